@@ -1,0 +1,32 @@
+"""Tables of the log. Only events.store writes them; triggers make them append-only in the database too."""
+from django.db import models
+
+
+class StoredEvent(models.Model):
+    position = models.BigIntegerField(primary_key=True)
+    id = models.UUIDField(unique=True)
+    stream = models.CharField(max_length=200)
+    stream_version = models.IntegerField()
+    type = models.CharField(max_length=100)
+    version = models.SmallIntegerField()
+    data = models.TextField()  # canonical JSON text: hashed byte-for-byte as stored
+    metadata = models.TextField()
+    recorded_at = models.CharField(max_length=32)  # ISO-8601 UTC with microseconds and Z: sorts as it reads
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "threadlog_events"
+        constraints = [models.UniqueConstraint(fields=["stream", "stream_version"], name="threadlog_events_stream_v")]
+        indexes = [models.Index(fields=["type", "position"], name="threadlog_events_type_pos")]
+
+
+class IdempotencyRecord(models.Model):
+    """Which positions an idempotency key produced: a retried append returns them instead of appending."""
+
+    key = models.CharField(max_length=250, primary_key=True)
+    stream = models.CharField(max_length=200)
+    first_position = models.BigIntegerField()
+    last_position = models.BigIntegerField()
+
+    class Meta:
+        db_table = "threadlog_idempotency"

@@ -1,0 +1,329 @@
+"""The event store: the only writer of the log.
+
+Positions are handed out in commit order. Every append runs under one lock (PostgreSQL: a transaction-scoped
+advisory lock; SQLite: the database write lock taken by BEGIN IMMEDIATE) and takes `max(position) + 1`, so a
+later position can only exist once every earlier one has committed: a reader tailing by position never skips a
+row that commits late. The same lock gives the hash chain exactly one order.
+"""
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+from django.db import connections, transaction
+
+from .types import _REGISTRY as _TYPES, Event, event_class, upcast
+
+STREAM_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
+GENESIS_HASH = "0" * 64
+_ADVISORY_LOCK_ID = 0x7468726C  # "thrl"
+_COLUMNS = "position, id, stream, stream_version, type, version, data, metadata, recorded_at, hash"
+
+
+class Expect(enum.Enum):
+    ANY = "any"
+    NO_STREAM = "no_stream"
+
+
+ANY = Expect.ANY
+NO_STREAM = Expect.NO_STREAM
+
+
+class StoreError(Exception):
+    pass
+
+
+class WrongExpectedVersion(StoreError):
+    """The stream is not at the version the writer decided against; nothing was written."""
+
+    def __init__(self, stream: str, expected: Any, actual: int):
+        self.stream, self.expected, self.actual = stream, expected, actual
+        shown = expected.value if isinstance(expected, Expect) else expected
+        super().__init__(f"stream {stream!r} is at version {actual}, the append expected {shown}")
+
+
+class InvalidStream(StoreError, ValueError):
+    pass
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(
+    *, position: int, id: str, type: str, version: int, stream: str, stream_version: int,
+    data: str, metadata: str, recorded_at: str, previous: str,
+) -> str:
+    """SHA-256 over a canonical encoding of the row and the previous row's hash (see docs/audit.md)."""
+    encoded = canonical_json(
+        [position, id, type, version, stream, stream_version, data, metadata, recorded_at, previous]
+    )
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    id: str
+    stream: str
+    stream_version: int
+    type: str
+    version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: str
+    hash: str = ""
+    raw_data: str = field(default="", repr=False, compare=False)
+    raw_metadata: str = field(default="", repr=False, compare=False)
+
+    @property
+    def event(self) -> Event:
+        return event_class(self.type).from_data(self.data)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position, "id": self.id, "type": self.type, "version": self.version,
+            "stream": self.stream, "stream_version": self.stream_version, "data": self.data,
+            "metadata": self.metadata, "recorded_at": self.recorded_at, "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class Head:
+    position: int
+    hash: str
+
+
+def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
+    position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
+    parsed = json.loads(data)
+    if type_ in _TYPES and version < _TYPES[type_].version:
+        version, parsed = upcast(type_, version, parsed)
+    return RecordedEvent(
+        int(position), str(id_), stream, int(stream_version), type_, int(version), parsed,
+        json.loads(metadata), recorded_at, hash_, data, metadata,
+    )
+
+
+
+class EventStore:
+    """Append and read the log through one Django database connection alias."""
+
+    def __init__(self, using: str = "default"):
+        self.using = using
+
+    @property
+    def connection(self):
+        return connections[self.using]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.connection.vendor == "postgresql"
+
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """A transaction holding the append lock: decide, append and project as one atomic step."""
+        with transaction.atomic(using=self.using):
+            self._lock()
+            yield
+
+    def _lock(self) -> None:
+        if self.is_postgres:
+            with self.connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
+        # SQLite: BEGIN IMMEDIATE (settings) already holds the single write lock.
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[Event],
+        *,
+        expected_version: int | Expect = ANY,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[RecordedEvent]:
+        """Append `events` to `stream` atomically and return them as recorded, with their positions.
+
+        A retried `idempotency_key` returns the events the first call recorded and appends nothing.
+        """
+        if not STREAM_KEY.match(stream or ""):
+            raise InvalidStream(f"invalid stream name {stream!r}")
+        if not events:
+            raise StoreError("append needs at least one event")
+        for ev in events:
+            if not isinstance(ev, Event) or not ev.type:
+                raise StoreError(f"not a registered event: {ev!r}")
+        meta = dict(metadata or {})
+        if idempotency_key is not None:
+            meta.setdefault("idempotency_key", idempotency_key)
+        meta_json = canonical_json(meta)
+
+        with transaction.atomic(using=self.using):
+            self._lock()
+            with self.connection.cursor() as cur:
+                if idempotency_key is not None:
+                    cur.execute(
+                        "SELECT first_position, last_position FROM threadlog_idempotency WHERE key = %s",
+                        [idempotency_key],
+                    )
+                    found = cur.fetchone()
+                    if found:
+                        return self._read_range(cur, int(found[0]), int(found[1]))
+                cur.execute(
+                    "SELECT COALESCE(MAX(stream_version), 0) FROM threadlog_events WHERE stream = %s", [stream]
+                )
+                current = int(cur.fetchone()[0])
+                if expected_version is NO_STREAM:
+                    ok = current == 0
+                elif expected_version is ANY:
+                    ok = True
+                else:
+                    ok = current == int(expected_version)
+                if not ok:
+                    raise WrongExpectedVersion(stream, expected_version, current)
+                cur.execute("SELECT position, hash FROM threadlog_events ORDER BY position DESC LIMIT 1")
+                last = cur.fetchone()
+                position, previous = (int(last[0]), last[1]) if last else (0, GENESIS_HASH)
+                recorded_at = now_iso()
+                rows, recorded = [], []
+                for offset, ev in enumerate(events, start=1):
+                    position += 1
+                    event_id = str(uuid.uuid4())
+                    data = ev.to_data()
+                    data_json = canonical_json(data)
+                    digest = chain_hash(
+                        position=position, id=event_id, type=ev.type, version=ev.version, stream=stream,
+                        stream_version=current + offset, data=data_json, metadata=meta_json,
+                        recorded_at=recorded_at, previous=previous,
+                    )
+                    previous = digest
+                    rows.append((position, event_id, stream, current + offset, ev.type, ev.version,
+                                 data_json, meta_json, recorded_at, digest))
+                    recorded.append(RecordedEvent(position, event_id, stream, current + offset, ev.type,
+                                                  ev.version, data, meta, recorded_at, digest, data_json, meta_json))
+                cur.executemany(
+                    f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+                if idempotency_key is not None:
+                    cur.execute(
+                        "INSERT INTO threadlog_idempotency (key, stream, first_position, last_position)"
+                        " VALUES (%s, %s, %s, %s)",
+                        [idempotency_key, stream, recorded[0].position, recorded[-1].position],
+                    )
+        return recorded
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def recorded_for(self, idempotency_key: str) -> list[RecordedEvent] | None:
+        """The events an earlier append with this idempotency key recorded, or None."""
+        with self.connection.cursor() as cur:
+            cur.execute(
+                "SELECT first_position, last_position FROM threadlog_idempotency WHERE key = %s", [idempotency_key]
+            )
+            found = cur.fetchone()
+            return self._read_range(cur, int(found[0]), int(found[1])) if found else None
+
+    def _read_range(self, cur, first: int, last: int) -> list[RecordedEvent]:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM threadlog_events WHERE position >= %s AND position <= %s ORDER BY position",
+            [first, last],
+        )
+        return [_row_to_event(r) for r in cur.fetchall()]
+
+    def read_all(self, after: int = 0, limit: int = 1000, *, until: int | None = None) -> list[RecordedEvent]:
+        """Events with position > after (and <= until), in position order, at most `limit`."""
+        sql = f"SELECT {_COLUMNS} FROM threadlog_events WHERE position > %s"
+        params: list[Any] = [after]
+        if until is not None:
+            sql += " AND position <= %s"
+            params.append(until)
+        sql += " ORDER BY position LIMIT %s"
+        params.append(limit)
+        with self.connection.cursor() as cur:
+            cur.execute(sql, params)
+            return [_row_to_event(r) for r in cur.fetchall()]
+
+    def iter_all(self, after: int = 0, *, until: int | None = None, batch: int = 5000) -> Iterator[RecordedEvent]:
+        while True:
+            page = self.read_all(after, batch, until=until)
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1].position
+
+    def read_stream(
+        self, stream: str, after_version: int = 0, *, until_position: int | None = None,
+        after_position: int | None = None, limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """One stream's events with stream_version > after_version, in order."""
+        sql = f"SELECT {_COLUMNS} FROM threadlog_events WHERE stream = %s AND stream_version > %s"
+        params: list[Any] = [stream, after_version]
+        if until_position is not None:
+            sql += " AND position <= %s"
+            params.append(until_position)
+        if after_position is not None:
+            sql += " AND position > %s"
+            params.append(after_position)
+        sql += " ORDER BY stream_version"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        with self.connection.cursor() as cur:
+            cur.execute(sql, params)
+            return [_row_to_event(r) for r in cur.fetchall()]
+
+    def count_stream_after(self, stream: str, after_position: int) -> int:
+        with self.connection.cursor() as cur:
+            cur.execute(
+                "SELECT COUNT(*) FROM threadlog_events WHERE stream = %s AND position > %s", [stream, after_position]
+            )
+            return int(cur.fetchone()[0])
+
+    def stream_version(self, stream: str) -> int:
+        with self.connection.cursor() as cur:
+            cur.execute("SELECT COALESCE(MAX(stream_version), 0) FROM threadlog_events WHERE stream = %s", [stream])
+            return int(cur.fetchone()[0])
+
+    def head(self) -> int:
+        """The position of the newest committed event (0 for an empty log)."""
+        return self.head_record().position
+
+    def head_record(self) -> Head:
+        with self.connection.cursor() as cur:
+            cur.execute("SELECT position, hash FROM threadlog_events ORDER BY position DESC LIMIT 1")
+            row = cur.fetchone()
+        return Head(int(row[0]), row[1]) if row else Head(0, GENESIS_HASH)
+
+
+def get_store(using: str = "default") -> EventStore:
+    return EventStore(using)
+
+
+def append(stream: str, events: Sequence[Event], **kwargs: Any) -> list[RecordedEvent]:
+    return get_store().append(stream, events, **kwargs)
+
+
+def read_all(after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    return get_store().read_all(after, limit)
+
+
+def read_stream(stream: str, after_version: int = 0) -> list[RecordedEvent]:
+    return get_store().read_stream(stream, after_version)
+
+
+def head() -> int:
+    return get_store().head()

@@ -1,0 +1,149 @@
+"""Event types: immutable, named by a stable `type` string and a schema `version`.
+
+The stored name never depends on a Python class path, so classes may move freely. An event's meaning never
+changes once written: a new meaning is a new version, and `upcast` lifts old rows to the newest version when
+they are read.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+_REGISTRY: dict[str, type["Event"]] = {}
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event type. Subclasses set `type` and `version` and are registered with @event."""
+
+    type: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    # Fields of data that identify a person (email, who-did-it ids): hidden from public readers.
+    personal: ClassVar[tuple[str, ...]] = ()
+
+    def to_data(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "Event":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def event(cls: type[Event]) -> type[Event]:
+    """Register an event class under its stable type name (the newest version wins the name)."""
+    if not cls.type:
+        raise ValueError(f"{cls.__name__} has no type name")
+    current = _REGISTRY.get(cls.type)
+    if current is None or current.version < cls.version:
+        _REGISTRY[cls.type] = cls
+    return cls
+
+
+def upcaster(type_name: str, from_version: int):
+    """Register a function turning data of `from_version` into data of `from_version + 1`."""
+
+    def wrap(fn: Callable[[dict[str, Any]], dict[str, Any]]):
+        _UPCASTERS[(type_name, from_version)] = fn
+        return fn
+
+    return wrap
+
+
+def event_class(type_name: str) -> type[Event]:
+    try:
+        return _REGISTRY[type_name]
+    except KeyError:
+        raise UnknownEventType(type_name) from None
+
+
+def upcast(type_name: str, version: int, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Lift stored data to the newest registered version of its type."""
+    target = event_class(type_name).version
+    while version < target:
+        step = _UPCASTERS.get((type_name, version))
+        if step is None:
+            raise UnknownEventType(f"no upcaster for {type_name} v{version}")
+        data = step(dict(data))
+        version += 1
+    return version, data
+
+
+def public_data(type_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The event's data without the fields that identify a person (for readers who are not staff)."""
+    cls = _REGISTRY.get(type_name)
+    hidden = cls.personal if cls else ()
+    return {k: v for k, v in data.items() if k not in hidden}
+
+
+def registered_types() -> dict[str, type[Event]]:
+    return dict(_REGISTRY)
+
+
+# --- v1 types ----------------------------------------------------------------------------------------
+
+
+@event
+@dataclass(frozen=True)
+class ThreadOpened(Event):
+    type: ClassVar[str] = "ThreadOpened"
+    version: ClassVar[int] = 1
+    key: str
+    title: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class CommentPosted(Event):
+    type: ClassVar[str] = "CommentPosted"
+    version: ClassVar[int] = 1
+    personal: ClassVar[tuple[str, ...]] = ("author_email", "author_id")
+    comment_id: str
+    body: str
+    author_name: str
+    author_id: str  # "guest:<token id>" or "user:<pk>": who may edit
+    parent_id: str | None = None
+    author_email: str | None = None
+
+
+@event
+@dataclass(frozen=True)
+class CommentEdited(Event):
+    type: ClassVar[str] = "CommentEdited"
+    version: ClassVar[int] = 1
+    personal: ClassVar[tuple[str, ...]] = ("editor_id",)
+    comment_id: str
+    body: str
+    editor_id: str
+
+
+@event
+@dataclass(frozen=True)
+class CommentDeleted(Event):
+    type: ClassVar[str] = "CommentDeleted"
+    version: ClassVar[int] = 1
+    personal: ClassVar[tuple[str, ...]] = ("deleted_by",)
+    comment_id: str
+    deleted_by: str
+    reason: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class VoteCast(Event):
+    type: ClassVar[str] = "VoteCast"
+    version: ClassVar[int] = 1
+    personal: ClassVar[tuple[str, ...]] = ("voter",)
+    comment_id: str
+    voter: str
+    value: int  # 1 up, -1 down, 0 retracts
+
+    def __post_init__(self) -> None:
+        if self.value not in (1, -1, 0):
+            raise ValueError("VoteCast.value must be 1, -1 or 0")

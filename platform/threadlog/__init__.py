@@ -1,0 +1,1 @@
+"""threadlog: the Django project (settings, ASGI app, HTTP API, WebSocket consumers, admin, CLI)."""

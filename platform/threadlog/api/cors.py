@@ -1,0 +1,79 @@
+"""CORS for the embedding origins (a setting), and the guards every API write passes before parsing."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error_response(status: int, code: str, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+def request_origin(request: HttpRequest) -> str | None:
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        return origin.rstrip("/")
+    referer = request.headers.get("Referer")
+    if referer:
+        parts = urlsplit(referer)
+        if parts.scheme and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def origin_allowed(request: HttpRequest, origin: str) -> bool:
+    if origin in settings.EMBED_ORIGINS:
+        return True
+    parts = urlsplit(origin)
+    return parts.netloc == request.get_host()
+
+
+class EmbedCorsMiddleware:
+    """Answers preflights for allowed embedders and rejects API writes that fail the basic guards."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        origin = request.headers.get("Origin")
+        cross = origin is not None and origin.rstrip("/") in settings.EMBED_ORIGINS
+        if request.method == "OPTIONS" and cross:
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+            response["Access-Control-Max-Age"] = "600"
+        else:
+            response = self.guard(request) or self.get_response(request)
+        if cross:
+            response["Access-Control-Allow-Origin"] = origin.rstrip("/")
+            response["Access-Control-Allow-Credentials"] = "true"
+            response["Vary"] = "Origin"
+        return response
+
+    @staticmethod
+    def guard(request: HttpRequest) -> HttpResponse | None:
+        if request.method not in WRITE_METHODS:
+            return None
+        limit = settings.THREADLOG["MAX_REQUEST_BYTES"]
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "bad_request", "invalid Content-Length")
+        if length > limit:
+            return error_response(413, "payload_too_large", f"requests are limited to {limit} bytes")
+        origin = request_origin(request)
+        if origin is None:
+            return error_response(403, "origin_required", "writes need an Origin or Referer header")
+        if not origin_allowed(request, origin):
+            return error_response(403, "origin_not_allowed", f"origin {origin} may not write here")
+        if request.method != "DELETE" or length:
+            ctype = request.content_type or ""
+            if ctype != "application/json":
+                return error_response(415, "unsupported_media_type", "send Content-Type: application/json")
+        return None

@@ -1,0 +1,63 @@
+"""Who is asking: the signed-in user, or a guest known by signed cookies (a voter id and an author token)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+
+from threadlog.commands import Actor
+
+VOTER_COOKIE = "tl_voter"
+AUTHOR_COOKIE = "tl_author"
+_MAX_AGE = 60 * 60 * 24 * 365 * 2
+
+
+@dataclass
+class Identity:
+    voter: Actor
+    author: Actor
+    is_staff: bool = False
+    new_cookies: dict[str, str] = field(default_factory=dict)
+
+    def set_cookies(self, response: HttpResponse) -> None:
+        for name, value in self.new_cookies.items():
+            response.set_signed_cookie(name, value, salt=f"threadlog.{name}", max_age=_MAX_AGE,
+                                       httponly=True, samesite="Lax")
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def ip_hash(request: HttpRequest) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{client_ip(request)}".encode()).hexdigest()
+    return digest[:16]
+
+
+def _cookie(request: HttpRequest, name: str, new: dict[str, str]) -> str:
+    try:
+        value = request.get_signed_cookie(name, salt=f"threadlog.{name}")
+    except (KeyError, signing.BadSignature):
+        value = ""
+    if not value:
+        value = secrets.token_urlsafe(12)
+        new[name] = value
+    return value
+
+
+def identify(request: HttpRequest) -> Identity:
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    ip = ip_hash(request)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        actor = Actor(f"user:{user.pk}", is_staff=bool(user.is_staff), request_id=request_id, ip_hash=ip)
+        return Identity(voter=actor, author=actor, is_staff=actor.is_staff)
+    new: dict[str, str] = {}
+    voter = Actor(f"guest:{_cookie(request, VOTER_COOKIE, new)}", request_id=request_id, ip_hash=ip)
+    author = Actor(f"guest:{_cookie(request, AUTHOR_COOKIE, new)}", request_id=request_id, ip_hash=ip)
+    return Identity(voter=voter, author=author, new_cookies=new)

@@ -1,0 +1,54 @@
+"""Request bodies: shape and size are checked here, before any handler runs."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from ninja import Schema
+from pydantic import ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
+
+
+class _Strict(Schema):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class PostCommentIn(_Strict):
+    body: StrictStr = Field(min_length=1, max_length=10_000)
+    author_name: StrictStr = Field(min_length=1, max_length=64)
+    author_email: Optional[StrictStr] = Field(default=None, max_length=254)
+    parent_id: Optional[StrictStr] = Field(default=None, max_length=36)
+    title: StrictStr = Field(default="", max_length=300)
+
+    _blank = field_validator("body", "author_name")(_not_blank)
+
+    @field_validator("author_email")
+    @classmethod
+    def _email(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or value == "":
+            return None
+        from django.core.validators import validate_email
+        from django.core.exceptions import ValidationError
+
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise ValueError("not a valid email address") from None
+        return value
+
+
+class VoteIn(_Strict):
+    value: Literal[1, -1, 0]
+
+
+class EditIn(_Strict):
+    body: StrictStr = Field(min_length=1, max_length=10_000)
+
+    _blank = field_validator("body")(_not_blank)
+
+
+__all__ = ["PostCommentIn", "VoteIn", "EditIn", "StrictInt", "EmailStr"]

@@ -1,0 +1,214 @@
+"""The HTTP API (public contract v1 in docs/api.md): parse, build a command, handle, map errors to 4xx."""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import HttpError, ValidationError
+
+from events.store import get_store
+from events.types import public_data
+from projections import queries
+from projections.models import CommentView, ThreadView
+from projections.state import comment_row
+from projections.thread import comment_json
+from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
+
+from . import ratelimit
+from .cors import error_response
+from .identity import identify
+from .schemas import EditIn, PostCommentIn, VoteIn
+
+api = NinjaAPI(title="threadlog", version="1", urls_namespace="api", docs_url="/docs")
+
+THREAD_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+@api.exception_handler(CommandError)
+def _command_error(request, exc: CommandError):
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@api.exception_handler(ratelimit.RateLimited)
+def _rate_limited(request, exc: ratelimit.RateLimited):
+    response = error_response(429, "rate_limited", f"too many requests; retry in {exc.retry_after} s")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())[2:] or e.get("loc", ())), "message": e.get("msg", "")}
+        for e in exc.errors
+    ]
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    return error_response(422, "invalid_request", message, fields=errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if exc.status_code == 400:
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
+    return error_response(exc.status_code, "http_error", str(exc))
+
+
+def _key(key: str) -> str:
+    if not THREAD_KEY.match(key):
+        raise ApiError(400, "invalid_key", "thread keys are 1-200 characters of A-Z a-z 0-9 . _ ~ -")
+    return key
+
+
+def _thread(key: str) -> ThreadView:
+    thread = queries.thread_summary(key=_key(key))
+    if thread is None:
+        raise ApiError(404, "thread_not_found", f"no thread {key!r}")
+    return thread
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(value):
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1-200 visible ASCII characters")
+    return value
+
+
+def _uuid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ApiError(404, f"{what}_not_found", f"no {what} {value!r}") from None
+
+
+def _int(request: HttpRequest, name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, "invalid_parameter", f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _comment_body(comment_id: str) -> dict[str, Any]:
+    row = CommentView.objects.get(pk=comment_id)
+    return comment_json(comment_row(row))
+
+
+@api.get("/threads/{key}")
+def thread_detail(request: HttpRequest, key: str):
+    thread = _thread(key)
+    return {"key": thread.key, "title": thread.title, "comment_count": thread.comment_count,
+            "position": thread.last_position}
+
+
+@api.get("/threads/{key}/comments")
+def thread_comments(request: HttpRequest, key: str, response: HttpResponse):
+    _key(key)
+    sort = request.GET.get("sort", "oldest")
+    if sort not in queries.SORTS:
+        raise ApiError(400, "invalid_sort", f"sort must be one of {', '.join(queries.SORTS)}")
+    limit = _int(request, "limit", 50, 1, queries.MAX_LIMIT)
+    at = _int(request, "at", None, 0, 2**62)
+    cursor = request.GET.get("cursor") or None
+    try:
+        if at is not None:
+            page = queries.comments_page_at(get_store(), key=key, position=at, sort=sort, cursor=cursor, limit=limit)
+            if page is None:
+                raise ApiError(404, "thread_not_found", f"no thread {key!r} at position {at}")
+        else:
+            page = queries.comments_page(thread=_thread(key), sort=sort, cursor=cursor, limit=limit)
+    except queries.BadCursor as exc:
+        raise ApiError(400, "invalid_cursor", str(exc)) from None
+    identify(request).set_cookies(response)
+    return {"comments": page.comments, "next_cursor": page.next_cursor, "comment_count": page.comment_count,
+            "position": page.position, "sort": sort}
+
+
+@api.post("/threads/{key}/comments", response={201: dict})
+def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, response: HttpResponse):
+    _key(key)
+    who = identify(request)
+    ratelimit.check("post", who.author.id, who.author.ip_hash)
+    parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
+    command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
+                          author_email=payload.author_email, parent_id=parent_id, title=payload.title)
+    result = handle(command, who.author, idempotency_key=_idempotency_key(request))
+    who.set_cookies(response)
+    return 201, {"comment": _comment_body(result.comment_id), "position": result.position}
+
+
+@api.post("/comments/{comment_id}/vote")
+def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpResponse):
+    who = identify(request)
+    ratelimit.check("vote", who.voter.id, who.voter.ip_hash)
+    result = handle(CastVote(comment_id=_uuid(comment_id, "comment"), value=payload.value), who.voter,
+                    idempotency_key=_idempotency_key(request))
+    who.set_cookies(response)
+    row = CommentView.objects.get(pk=result.comment_id)
+    return {"up": row.up, "down": row.down, "score": row.score, "position": result.position,
+            "value": payload.value}
+
+
+@api.patch("/comments/{comment_id}")
+def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpResponse):
+    who = identify(request)
+    ratelimit.check("post", who.author.id, who.author.ip_hash)
+    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body), who.author,
+                    idempotency_key=_idempotency_key(request))
+    return {"comment": _comment_body(result.comment_id), "position": result.position}
+
+
+@api.delete("/comments/{comment_id}")
+def delete(request: HttpRequest, comment_id: str, response: HttpResponse):
+    who = identify(request)
+    ratelimit.check("post", who.author.id, who.author.ip_hash)
+    result = handle(DeleteComment(comment_id=_uuid(comment_id, "comment")), who.author,
+                    idempotency_key=_idempotency_key(request))
+    return {"comment": _comment_body(result.comment_id), "position": result.position}
+
+
+@api.get("/events")
+def events(request: HttpRequest):
+    after = _int(request, "after", 0, 0, 2**62)
+    limit = _int(request, "limit", 100, 1, 1000)
+    thread = request.GET.get("thread")
+    store = get_store()
+    if thread:
+        rows = store.read_stream(_key(thread), 0, after_position=after, limit=limit)
+    else:
+        rows = store.read_all(after, limit)
+    staff = bool(getattr(request, "user", None) and request.user.is_authenticated and request.user.is_staff)
+    out = []
+    for ev in rows:
+        item = ev.as_dict()
+        if not staff:
+            item["data"] = public_data(ev.type, ev.data)
+            item["metadata"] = {k: v for k, v in ev.metadata.items() if k in ("request_id",)}
+        out.append(item)
+    return {"events": out, "next": rows[-1].position if rows else after, "head": store.head()}
+
+
+__all__ = ["api", "settings"]

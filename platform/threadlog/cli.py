@@ -1,0 +1,178 @@
+"""The `threadlog` command: serve, migrate, demo, events, projections, audit. `threadlog --help` lists them."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _setup() -> None:
+    platform_dir = str(Path(__file__).resolve().parent.parent)
+    checkout = str(Path(platform_dir).parent)
+    for p in (checkout, platform_dir):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadlog.settings")
+    import django
+
+    django.setup()
+
+
+def _progress(total: int, label: str):
+    """A rich progress bar fed with positions; returns (callback, context manager)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   transient=False, disable=not sys.stderr.isatty() and os.environ.get("PROGRESS") != "1")
+    task = bar.add_task(label, total=total or 1)
+    state = {"n": 0}
+
+    def advance(position: int) -> None:
+        state["n"] += 1
+        if state["n"] % 1000 == 0 or state["n"] == total:
+            bar.update(task, completed=state["n"])
+
+    return advance, bar
+
+
+def cmd_serve(args) -> int:
+    from daphne.cli import CommandLineInterface
+
+    CommandLineInterface().run(["-b", args.host, "-p", str(args.port), "threadlog.asgi:application"])
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from threadlog.demo import load_demo
+
+    loaded = load_demo(args.key)
+    print(f"demo thread {args.key!r} {'loaded' if loaded else 'already present'}")
+    return 0
+
+
+def cmd_events_tail(args) -> int:
+    from events.store import get_store
+
+    store, after = get_store(), args.after
+    while True:
+        page = store.read_all(after, 1000)
+        for ev in page:
+            sys.stdout.write(json.dumps(ev.as_dict(), ensure_ascii=False) + "\n")
+            after = ev.position
+        sys.stdout.flush()
+        if len(page) == 1000:
+            continue
+        if not args.follow:
+            return 0
+        time.sleep(args.interval)
+
+
+def cmd_projections_run(args) -> int:
+    from events.store import get_store
+    from projections.base import run_once
+
+    store = get_store()
+    while True:
+        reached = run_once(store)
+        if not args.follow:
+            print(f"projections current at position {reached}")
+            return 0
+        time.sleep(args.interval)
+
+
+def cmd_projections_rebuild(args) -> int:
+    from events.store import get_store
+    from projections.rebuild import rebuild
+
+    store = get_store()
+    advance, bar = _progress(store.head(), "rebuild")
+    started = time.perf_counter()
+    with bar:
+        head = rebuild(store, progress=advance)
+    seconds = time.perf_counter() - started
+    print(f"rebuilt read models from {head} events in {seconds:.2f} s")
+    return 0
+
+
+def cmd_projections_verify(args) -> int:
+    from events.store import get_store
+    from projections.rebuild import verify
+
+    store = get_store()
+    advance, bar = _progress(store.head(), "verify")
+    with bar:
+        difference = verify(store, progress=advance)
+    if difference is not None:
+        print(f"DIFFERENT: {difference}", file=sys.stderr)
+        return 1
+    print(f"live read model equals a rebuild from position 0 (head {store.head()})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="threadlog", description="An event-sourced comment section with live updates.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="serve the app with daphne (HOST/PORT from the environment)")
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or update the database tables")
+    p.add_argument("--verbosity", type=int, default=1)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("demo", help="load the demo thread (once)")
+    p.add_argument("--key", default="demo")
+    p.set_defaults(func=cmd_demo)
+
+    events = sub.add_parser("events", help="read the event log").add_subparsers(dest="sub", required=True, metavar="SUB")
+    p = events.add_parser("tail", help="print events after a position as JSON lines")
+    p.add_argument("--after", type=int, default=0, help="print events with position > AFTER")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    p.add_argument("--interval", type=float, default=0.5)
+    p.set_defaults(func=cmd_events_tail)
+
+    proj = sub.add_parser("projections", help="run, rebuild or verify the read models").add_subparsers(
+        dest="sub", required=True, metavar="SUB")
+    p = proj.add_parser("run", help="catch the read models up with the log")
+    p.add_argument("--follow", "-f", action="store_true", help="keep running (the projector service)")
+    p.add_argument("--interval", type=float, default=0.5)
+    p.set_defaults(func=cmd_projections_run)
+    p = proj.add_parser("rebuild", help="rebuild every read model from position 0")
+    p.set_defaults(func=cmd_projections_rebuild)
+    p = proj.add_parser("verify", help="replay into scratch and compare with the live read model")
+    p.set_defaults(func=cmd_projections_verify)
+
+    try:
+        from events.audit_cli import register as register_audit
+    except ImportError:
+        pass
+    else:
+        register_audit(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup()
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # `threadlog events tail | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Handlers decide against the current read model, inside the append transaction, and append all or nothing.
+
+Each handler runs under the store's append lock, so what it checked is still true when it appends, and
+projects its events before commit: the response and the push reflect the new state.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from events.store import NO_STREAM, EventStore, RecordedEvent, get_store
+from events.types import CommentDeleted, CommentEdited, CommentPosted, ThreadOpened, VoteCast
+from projections.base import project_pending
+from projections.models import CommentView, ThreadView, VoteView
+from projections.ranking import epoch_seconds
+
+from .errors import CommandError, not_found
+from .messages import CastVote, DeleteComment, EditComment, PostComment
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: "user:<pk>" or "guest:<token>"; staff may edit and delete anything at any time."""
+
+    id: str
+    is_staff: bool = False
+    request_id: str = ""
+    ip_hash: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"actor": self.id}
+        if self.request_id:
+            meta["request_id"] = self.request_id
+        if self.ip_hash:
+            meta["ip_hash"] = self.ip_hash
+        return meta
+
+
+@dataclass
+class Result:
+    recorded: list[RecordedEvent] = field(default_factory=list)
+    thread: str = ""
+    comment_id: str = ""
+    position: int = 0
+    replayed: bool = False  # an idempotent retry: nothing was appended
+
+    @property
+    def appended(self) -> bool:
+        return bool(self.recorded) and not self.replayed
+
+
+_after_commit: list[Callable[[int], None]] = []
+
+
+def on_appended(callback: Callable[[int], None]) -> None:
+    """Register a callback run after each commit that appended (the live publisher's doorbell)."""
+    _after_commit.append(callback)
+
+
+def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
+            idempotency_key: str | None) -> list[RecordedEvent]:
+    recorded = store.append(thread, events, expected_version=expected, idempotency_key=idempotency_key,
+                            metadata=actor.metadata())
+    project_pending(store, recorded)
+    last = recorded[-1].position
+    for callback in _after_commit:
+        transaction.on_commit(lambda cb=callback: cb(last), using=store.using)
+    return recorded
+
+
+def _replayed(store: EventStore, key: str | None) -> list[RecordedEvent] | None:
+    return store.recorded_for(key) if key else None
+
+
+def _comment(thread_key: str | None, comment_id: str) -> CommentView:
+    qs = CommentView.objects.filter(pk=comment_id)
+    if thread_key is not None:
+        qs = qs.filter(thread_key=thread_key)
+    row = qs.first()
+    if row is None:
+        raise not_found("comment", comment_id)
+    return row
+
+
+def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
+    if (done := _replayed(store, idempotency_key)) is not None:
+        posted = next(e for e in done if e.type == "CommentPosted")
+        return Result(done, posted.stream, posted.data["comment_id"], done[-1].position, replayed=True)
+    thread = ThreadView.objects.filter(pk=cmd.thread).first()
+    if cmd.parent_id:
+        if thread is None:
+            raise not_found("comment", cmd.parent_id)
+        parent = _comment(cmd.thread, cmd.parent_id)
+        if parent.deleted:
+            raise CommandError("parent_deleted", "cannot reply to a deleted comment", 409)
+    comment_id = str(uuid.uuid4())
+    posted = CommentPosted(
+        comment_id=comment_id, body=cmd.body, author_name=cmd.author_name, author_id=actor.id,
+        parent_id=cmd.parent_id, author_email=cmd.author_email,
+    )
+    events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
+    expected = thread.stream_version if thread else NO_STREAM
+    recorded = _commit(store, cmd.thread, events, expected=expected, actor=actor, idempotency_key=idempotency_key)
+    return Result(recorded, cmd.thread, comment_id, recorded[-1].position)
+
+
+def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
+    if (done := _replayed(store, idempotency_key)) is not None:
+        return Result(done, done[0].stream, done[0].data["comment_id"], done[-1].position, replayed=True)
+    comment = _comment(None, cmd.comment_id)
+    if comment.deleted:
+        raise CommandError("comment_deleted", "cannot vote on a deleted comment", 409)
+    current = VoteView.objects.filter(comment_id=comment.id, voter=actor.id).values_list("value", flat=True).first()
+    thread = ThreadView.objects.get(pk=comment.thread_key)
+    if (current or 0) == cmd.value:
+        return Result([], thread.key, comment.id, thread.last_position)
+    recorded = _commit(store, thread.key, [VoteCast(comment_id=comment.id, voter=actor.id, value=cmd.value)],
+                       expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
+    return Result(recorded, thread.key, comment.id, recorded[-1].position)
+
+
+def _may_change(comment: CommentView, actor: Actor) -> None:
+    if actor.is_staff:
+        return
+    if comment.author_id != actor.id:
+        raise CommandError("not_author", "only the comment's author (or a moderator) may change it", 403)
+    window = settings.THREADLOG["EDIT_WINDOW_SECONDS"]
+    age = datetime.now(timezone.utc).timestamp() - epoch_seconds(comment.created_at)
+    if age > window:
+        raise CommandError("edit_window_passed", f"comments can be changed for {window // 60} minutes only", 403)
+
+
+def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
+    if (done := _replayed(store, idempotency_key)) is not None:
+        return Result(done, done[0].stream, cmd.comment_id, done[-1].position, replayed=True)
+    comment = _comment(None, cmd.comment_id)
+    if comment.deleted:
+        raise CommandError("comment_deleted", "a deleted comment cannot be edited", 409)
+    _may_change(comment, actor)
+    thread = ThreadView.objects.get(pk=comment.thread_key)
+    if comment.body == cmd.body:
+        return Result([], thread.key, comment.id, thread.last_position)
+    recorded = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
+                       expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
+    return Result(recorded, thread.key, comment.id, recorded[-1].position)
+
+
+def delete_comment(cmd: DeleteComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
+    if (done := _replayed(store, idempotency_key)) is not None:
+        return Result(done, done[0].stream, cmd.comment_id, done[-1].position, replayed=True)
+    comment = _comment(None, cmd.comment_id)
+    if comment.deleted:
+        raise CommandError("comment_deleted", "the comment is already deleted", 409)
+    _may_change(comment, actor)
+    thread = ThreadView.objects.get(pk=comment.thread_key)
+    event = CommentDeleted(comment_id=comment.id, deleted_by=actor.id, reason=cmd.reason)
+    recorded = _commit(store, thread.key, [event], expected=thread.stream_version, actor=actor,
+                       idempotency_key=idempotency_key)
+    return Result(recorded, thread.key, comment.id, recorded[-1].position)
+
+
+HANDLERS: dict[type, Callable[..., Result]] = {
+    PostComment: post_comment,
+    CastVote: cast_vote,
+    EditComment: edit_comment,
+    DeleteComment: delete_comment,
+}
+
+
+def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
+           store: EventStore | None = None) -> Result:
+    """Run the command's handler under the append lock, after bringing the read model up to the log's head."""
+    store = store or get_store()
+    scoped_key = f"{actor.id}:{idempotency_key}" if idempotency_key else None
+    with store.write_transaction():
+        project_pending(store)
+        return HANDLERS[type(command)](command, actor, store, scoped_key)

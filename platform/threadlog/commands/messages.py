@@ -1,0 +1,32 @@
+"""Commands: what a reader asks for, already validated for shape by the entry point."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PostComment:
+    thread: str
+    body: str
+    author_name: str
+    author_email: str | None = None
+    parent_id: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CastVote:
+    comment_id: str
+    value: int
+
+
+@dataclass(frozen=True)
+class EditComment:
+    comment_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class DeleteComment:
+    comment_id: str
+    reason: str = ""

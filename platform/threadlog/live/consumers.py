@@ -1,0 +1,158 @@
+"""ThreadConsumer: a reader watching one thread. Reads only; comments and votes are written over HTTP.
+
+Subscribe first, then send the backlog from the log, then live frames, dropping any frame at or below the last
+position sent (Zulip's register-then-fetch). Frames wait in a bounded queue: a reader too slow to keep up is
+closed with code 4008 and resumes from its last position, and never stalls the others.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from projections.models import LiveFrame, ThreadView
+
+from .publisher import get_publisher
+
+THREAD_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
+CLOSE_SLOW_READER = 4008
+CLOSE_BAD_REQUEST = 4400
+
+
+@database_sync_to_async
+def backlog(thread_key: str, after: int, limit: int) -> list[tuple[int, int, str]]:
+    qs = LiveFrame.objects.filter(thread_key=thread_key, position__gt=after).order_by("position")
+    return list(qs.values_list("position", "stream_version", "frame")[:limit])
+
+
+@database_sync_to_async
+def thread_position(thread_key: str) -> int:
+    row = ThreadView.objects.filter(pk=thread_key).values_list("last_position", flat=True).first()
+    return int(row or 0)
+
+
+def _error(code: str, message: str) -> str:
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+class ThreadConsumer(AsyncWebsocketConsumer):
+    # No per-connection channel on the layer: the node's publisher pushes to us directly, which keeps an
+    # idle connection small and fan-out to one publish per node.
+    channel_layer_alias = "__threadlog_no_layer__"
+
+    async def connect(self) -> None:
+        self.thread_key = self.scope["url_route"]["kwargs"]["key"]
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=settings.THREADLOG["WS_QUEUE_FRAMES"])
+        self.last_sent = 0
+        self.sender: asyncio.Task | None = None
+        self.registered = False
+        self.lock = asyncio.Lock()
+        if not THREAD_KEY.match(self.thread_key):
+            await self.accept()
+            await self.send(text_data=_error("invalid_key", "thread keys are 1-200 of A-Z a-z 0-9 . _ ~ -"))
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        after_raw = (query.get("after") or [None])[0]
+        await self.accept()
+        after: int | None = None
+        if after_raw not in (None, ""):
+            try:
+                after = int(after_raw)
+                if after < 0:
+                    raise ValueError
+            except ValueError:
+                await self.send(text_data=_error("invalid_after", "after must be a non-negative integer"))
+                after = None
+        publisher = get_publisher()
+        await publisher.register(self)  # subscribe first …
+        self.registered = True
+        if after is None:
+            self.last_sent = await thread_position(self.thread_key)
+            await self.send(text_data=json.dumps({"type": "ready", "position": self.last_sent}))
+        else:
+            await self.replay(after)  # … then the backlog
+        self.sender = asyncio.get_running_loop().create_task(self.drain())
+
+    async def replay(self, after: int) -> None:
+        """Send every frame of this thread after `after`, or a reset when that is too much to replay."""
+        limit = settings.THREADLOG["RESUME_MAX_EVENTS"]
+        async with self.lock:
+            rows = await backlog(self.thread_key, after, limit + 1)
+            if len(rows) > limit:
+                self.last_sent = await thread_position(self.thread_key)
+                await self.send(text_data=json.dumps(
+                    {"type": "reset", "position": self.last_sent,
+                     "reason": f"more than {limit} events to replay: refetch the thread"}))
+                return
+            self.last_sent = after
+            for position, _version, text in rows:
+                await self.send(text_data=text)
+                self.last_sent = position
+            await self.send(text_data=json.dumps({"type": "ready", "position": self.last_sent}))
+
+    async def drain(self) -> None:
+        while True:
+            position, text = await self.queue.get()
+            async with self.lock:
+                if position is None or position > self.last_sent:
+                    await self.send(text_data=text)
+                    if position is not None:
+                        self.last_sent = position
+
+    def _enqueue(self, position: int | None, text: str) -> None:
+        try:
+            self.queue.put_nowait((position, text))
+        except asyncio.QueueFull:
+            asyncio.get_running_loop().create_task(self._overflow())
+
+    async def _overflow(self) -> None:
+        await self.cleanup()
+        await self.close(code=CLOSE_SLOW_READER)
+
+    def deliver(self, position: int, stream_version: int, text: str) -> None:
+        self._enqueue(position, text)
+
+    def deliver_presence(self, text: str) -> None:
+        self._enqueue(None, text)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw.encode("utf-8")) > settings.THREADLOG["WS_MAX_FRAME_BYTES"]:
+            await self.send(text_data=_error("frame_too_large", "frames are limited to 4096 bytes"))
+            return
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            await self.send(text_data=_error("bad_json", "frames must be JSON objects"))
+            return
+        if not isinstance(message, dict):
+            await self.send(text_data=_error("bad_json", "frames must be JSON objects"))
+            return
+        kind = message.get("type")
+        if kind == "ping":
+            await self.send(text_data=json.dumps({"type": "pong", "position": self.last_sent}))
+        elif kind == "resume":
+            after = message.get("after")
+            if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+                await self.send(text_data=_error("invalid_after", "resume needs a non-negative integer after"))
+                return
+            await self.replay(after)
+        else:
+            await self.send(text_data=_error(
+                "unknown_type", "readers may send {type: resume, after: P} or {type: ping}; writes go over HTTP"))
+
+    async def cleanup(self) -> None:
+        if self.registered:
+            self.registered = False
+            await get_publisher().unregister(self)
+        if self.sender is not None and self.sender is not asyncio.current_task():
+            self.sender.cancel()
+
+    async def disconnect(self, code: int) -> None:
+        await self.cleanup()

@@ -1,0 +1,183 @@
+"""One publisher per server process: tails the projected frames by position and pushes them to local readers.
+
+The log (its projected frames) is the data; the channel layer only rings a doorbell. After a commit the
+writer wakes its own process's publisher and, with Redis, every node's with one publish. Each publisher then
+reads the frames after the last position it pushed, once, and hands the already-encoded text to each local
+reader of that thread: one read and one encoding per event per node, not one message per reader. A periodic
+poll backs the doorbell up, so an event whose writer died between commit and push still reaches readers.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from typing import Protocol
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from projections.models import LiveFrame
+
+from . import presence
+
+log = logging.getLogger(__name__)
+WAKEUP_GROUP = "threadlog.wakeup"
+NODE_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class Reader(Protocol):
+    thread_key: str
+
+    def deliver(self, position: int, stream_version: int, text: str) -> None: ...
+    def deliver_presence(self, text: str) -> None: ...
+
+
+@database_sync_to_async
+def frames_after(position: int, limit: int = 500, thread_key: str | None = None) -> list[tuple[int, str, int, str]]:
+    qs = LiveFrame.objects.filter(position__gt=position)
+    if thread_key is not None:
+        qs = qs.filter(thread_key=thread_key)
+    return list(qs.order_by("position").values_list("position", "thread_key", "stream_version", "frame")[:limit])
+
+
+@database_sync_to_async
+def last_frame_position() -> int:
+    row = LiveFrame.objects.order_by("-position").values_list("position", flat=True).first()
+    return int(row or 0)
+
+
+class Publisher:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.readers: dict[str, set[Reader]] = {}
+        self.position = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._doorbell_task: asyncio.Task | None = None
+        self._started = asyncio.Event()
+        self.presence = presence.make_presence(NODE_ID)
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def ensure_started(self) -> None:
+        if self._task is None:
+            self._task = self.loop.create_task(self._run())
+            self._doorbell_task = self.loop.create_task(self._doorbell())
+        await self._started.wait()
+
+    async def _doorbell(self) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        channel = await layer.new_channel()
+        await layer.group_add(WAKEUP_GROUP, channel)
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer is best-effort: the poll still runs
+                log.exception("doorbell receive failed")
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == "presence.changed":
+                await self.push_presence(message["thread"])
+            else:
+                self._wake.set()
+
+    async def _run(self) -> None:
+        self.position = await last_frame_position()
+        self._started.set()
+        poll = settings.THREADLOG["PUBLISHER_POLL_SECONDS"]
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=poll)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.pump()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publisher pump failed; retrying")
+                await asyncio.sleep(0.5)
+
+    async def pump(self) -> None:
+        """Push every frame after the last pushed position, in position order."""
+        while True:
+            rows = await frames_after(self.position)
+            for position, thread_key, stream_version, text in rows:
+                for reader in tuple(self.readers.get(thread_key, ())):
+                    reader.deliver(position, stream_version, text)
+                self.position = position
+            if len(rows) < 500:
+                return
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- readers and presence ------------------------------------------------------------------------
+
+    async def register(self, reader: Reader) -> None:
+        await self.ensure_started()
+        self.readers.setdefault(reader.thread_key, set()).add(reader)
+        await self._presence_changed(reader.thread_key)
+
+    async def unregister(self, reader: Reader) -> None:
+        group = self.readers.get(reader.thread_key)
+        if group is None or reader not in group:
+            return
+        group.discard(reader)
+        if not group:
+            del self.readers[reader.thread_key]
+        await self._presence_changed(reader.thread_key)
+
+    def local_count(self, thread_key: str) -> int:
+        return len(self.readers.get(thread_key, ()))
+
+    async def _presence_changed(self, thread_key: str) -> None:
+        await self.presence.set_local(thread_key, self.local_count(thread_key))
+        layer = get_channel_layer()
+        if self.presence.shared and layer is not None:
+            await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
+        else:
+            await self.push_presence(thread_key)
+
+    async def push_presence(self, thread_key: str) -> None:
+        readers = tuple(self.readers.get(thread_key, ()))
+        if not readers:
+            return
+        total = await self.presence.total(thread_key, self.local_count(thread_key))
+        text = f'{{"readers":{total},"type":"presence"}}'
+        for reader in readers:
+            reader.deliver_presence(text)
+
+
+_publishers: dict[asyncio.AbstractEventLoop, Publisher] = {}
+
+
+def get_publisher() -> Publisher:
+    loop = asyncio.get_running_loop()
+    pub = _publishers.get(loop)
+    if pub is None:
+        for old in [lp for lp in _publishers if lp.is_closed()]:
+            del _publishers[old]
+        pub = _publishers[loop] = Publisher(loop)
+    return pub
+
+
+def notify_committed(position: int) -> None:
+    """Called after a commit that appended (from any thread): ring this process's and every node's doorbell."""
+    for loop, pub in list(_publishers.items()):
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(pub.wake)
+    layer = get_channel_layer()
+    if settings.REDIS_URL and layer is not None:
+        try:
+            async_to_sync(layer.group_send)(WAKEUP_GROUP, {"type": "log.appended", "position": position})
+        except Exception:  # the doorbell is best-effort; every node also polls the log
+            log.exception("could not ring the doorbell")

@@ -1,0 +1,140 @@
+"""Settings, all from the environment so one build runs embedded (SQLite, in-memory layer) or in production.
+
+DATABASE_URL  sqlite:///path (default: var/threadlog.sqlite3 in the checkout) or postgres://…
+REDIS_URL     unset: in-memory channel layer (one process); set: channels_redis pub/sub layer
+RATE_LIMITS   on (default) or off
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the checkout
+VAR_DIR = Path(os.environ.get("THREADLOG_VAR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "threadlog-dev-secret-change-me-in-production-0123456789")
+DEBUG = os.environ.get("DEBUG", "0") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
+# Origins (scheme://host[:port]) allowed to embed the widget and write through the API.
+EMBED_ORIGINS = [o for o in os.environ.get("EMBED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "events",
+    "projections",
+    "threadlog",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "threadlog.api.cors.EmbedCorsMiddleware",
+]
+
+ROOT_URLCONF = "threadlog.urls"
+ASGI_APPLICATION = "threadlog.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'threadlog.sqlite3'}"
+    db = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, which serialises appends
+        # (positions are handed out in commit order) and avoids deadlocking lock upgrades.
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
+        }
+        db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    else:
+        db.setdefault("OPTIONS", {})
+        db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS: list = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = EMBED_ORIGINS
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGIN_URL = "/admin/login/"
+
+# --- threadlog behaviour -------------------------------------------------------------------------
+THREADLOG = {
+    "EDIT_WINDOW_SECONDS": int(os.environ.get("EDIT_WINDOW_SECONDS", "900")),
+    "RATE_LIMITS": os.environ.get("RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
+    # (events, seconds): per guest/user, and per IP (much higher: many readers share one NAT).
+    "RATE_POST": (30, 60),
+    "RATE_VOTE": (240, 60),
+    "RATE_IP_FACTOR": 20,
+    "MAX_REQUEST_BYTES": 64 * 1024,
+    "MAX_BODY_CHARS": 10_000,
+    # A resume asking for more than this many events gets a reset frame: refetch the page instead.
+    "RESUME_MAX_EVENTS": int(os.environ.get("RESUME_MAX_EVENTS", "1000")),
+    "WS_QUEUE_FRAMES": int(os.environ.get("WS_QUEUE_FRAMES", "1000")),
+    "WS_MAX_FRAME_BYTES": 4096,
+    "PUBLISHER_POLL_SECONDS": float(os.environ.get("PUBLISHER_POLL_SECONDS", "1.0")),
+    "ERASED_BODIES": os.environ.get("ERASED_BODIES", "kept"),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

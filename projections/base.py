@@ -1,0 +1,85 @@
+"""Projector checkpoints and the runner that makes a projection current from the log.
+
+The read model and its checkpoint are written in one transaction, and an event at or below the checkpoint
+is skipped: delivering an event twice is harmless. Writers call `project_pending` inside their append
+transaction (read-your-writes); `threadlog projections run` calls it for anything else (imports, new code).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from django.db import transaction
+
+from events.store import EventStore, RecordedEvent
+
+from .models import Checkpoint, LiveFrame
+from .state import DatabaseState
+from .thread import apply, encode_frame
+
+THREAD_PROJECTOR = "thread"
+
+
+def checkpoint(name: str = THREAD_PROJECTOR, using: str = "default") -> int:
+    row = Checkpoint.objects.using(using).filter(pk=name).values_list("position", flat=True).first()
+    return int(row or 0)
+
+
+def _set_checkpoint(position: int, name: str, using: str) -> None:
+    updated = Checkpoint.objects.using(using).filter(pk=name).update(position=position)
+    if not updated:
+        Checkpoint.objects.using(using).create(name=name, position=position)
+
+
+def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> list[LiveFrame]:
+    """Apply events in order to the thread read model; must run inside a transaction holding the append lock."""
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError("apply_events must run inside the append transaction")
+    done = checkpoint(using=using)
+    state = DatabaseState(using)
+    frames: list[LiveFrame] = []
+    for ev in events:
+        if ev.position <= done:
+            continue
+        if ev.position != done + 1:
+            raise RuntimeError(f"projection gap: checkpoint {done}, next event {ev.position}")
+        frame = apply(state, ev)
+        if frame is not None:
+            frames.append(LiveFrame(position=ev.position, thread_key=ev.stream,
+                                    stream_version=ev.stream_version, frame=encode_frame(frame)))
+        done = ev.position
+    state.flush()
+    if frames:
+        LiveFrame.objects.using(using).bulk_create(frames)
+    _set_checkpoint(done, THREAD_PROJECTOR, using)
+    return frames
+
+
+def project_pending(store: EventStore, recorded: Sequence[RecordedEvent] = (), *, batch: int = 1000) -> int:
+    """Bring the projection up to the head of the log. Returns the checkpoint reached.
+
+    `recorded` (events the caller just appended) saves a read when nothing else is pending.
+    """
+    using = store.using
+    with transaction.atomic(using=using):
+        done = checkpoint(using=using)
+        if recorded and recorded[0].position == done + 1:
+            apply_events(recorded, using=using)
+            done = recorded[-1].position
+        while True:
+            page = store.read_all(done, batch)
+            if not page:
+                return done
+            apply_events(page, using=using)
+            done = page[-1].position
+
+
+def run_once(store: EventStore, *, batch: int = 1000) -> int:
+    """Catch up in batches, each batch its own transaction, so a long catch-up never blocks writers for long."""
+    while True:
+        with store.write_transaction():
+            before = checkpoint(using=store.using)
+            page = store.read_all(before, batch)
+            if page:
+                apply_events(page, using=store.using)
+        if len(page) < batch:
+            return page[-1].position if page else before

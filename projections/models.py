@@ -1,0 +1,80 @@
+"""Read models. Only projectors write these tables; views and consumers only read them."""
+from django.db import models
+
+
+class Checkpoint(models.Model):
+    name = models.CharField(max_length=100, primary_key=True)
+    position = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "threadlog_checkpoint"
+
+
+class ThreadView(models.Model):
+    key = models.CharField(max_length=200, primary_key=True)
+    title = models.CharField(max_length=300, default="")
+    comment_count = models.IntegerField(default=0)
+    stream_version = models.IntegerField(default=0)
+    last_position = models.BigIntegerField(default=0)
+    opened_at = models.CharField(max_length=32, default="")
+
+    class Meta:
+        db_table = "threadlog_thread"
+
+
+class CommentView(models.Model):
+    id = models.CharField(max_length=36, primary_key=True)
+    thread_key = models.CharField(max_length=200)
+    parent_id = models.CharField(max_length=36, null=True)
+    root_id = models.CharField(max_length=36)
+    depth = models.IntegerField(default=0)
+    position = models.BigIntegerField()  # of its CommentPosted: the tie-break of every order
+    author_name = models.CharField(max_length=64)
+    author_id = models.CharField(max_length=100)
+    body = models.TextField(default="")
+    body_html = models.TextField(default="")
+    created_at = models.CharField(max_length=32)
+    edited_at = models.CharField(max_length=32, null=True)
+    deleted = models.BooleanField(default=False)
+    up = models.IntegerField(default=0)
+    down = models.IntegerField(default=0)
+    score = models.IntegerField(default=0)
+    reply_count = models.IntegerField(default=0)  # direct replies not deleted
+    children = models.IntegerField(default=0)  # direct replies ever posted (keeps a deleted parent visible)
+    # Sort keys stored ascending so every order is one keyset over (key, position).
+    rank_voted = models.IntegerField(default=0)  # -score
+    rank_best = models.FloatField(default=0.0)  # -wilson lower bound
+    rank_hot = models.FloatField(default=0.0)  # -hot
+
+    class Meta:
+        db_table = "threadlog_comment"
+        indexes = [
+            models.Index(fields=["thread_key", "depth", "position"], name="tl_comment_oldest"),
+            models.Index(fields=["thread_key", "depth", "rank_voted", "position"], name="tl_comment_voted"),
+            models.Index(fields=["thread_key", "depth", "rank_best", "position"], name="tl_comment_best"),
+            models.Index(fields=["thread_key", "depth", "rank_hot", "position"], name="tl_comment_hot"),
+            models.Index(fields=["root_id", "position"], name="tl_comment_root"),
+        ]
+
+
+class VoteView(models.Model):
+    comment_id = models.CharField(max_length=36)
+    voter = models.CharField(max_length=100)
+    value = models.SmallIntegerField()
+
+    class Meta:
+        db_table = "threadlog_vote"
+        constraints = [models.UniqueConstraint(fields=["comment_id", "voter"], name="tl_vote_once")]
+
+
+class LiveFrame(models.Model):
+    """The push frame of each event, encoded once by the projector: what the event changed, as it stood then."""
+
+    position = models.BigIntegerField(primary_key=True)
+    thread_key = models.CharField(max_length=200)
+    stream_version = models.IntegerField()
+    frame = models.TextField()
+
+    class Meta:
+        db_table = "threadlog_frame"
+        indexes = [models.Index(fields=["thread_key", "position"], name="tl_frame_thread")]

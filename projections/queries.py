@@ -1,0 +1,149 @@
+"""Read paths: a thread's summary and a page of its comments, live or as it stood at a position."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+
+from events.store import EventStore
+
+from .models import CommentView, ThreadView
+from .rebuild import fold
+from .state import CommentRow, MemoryState, comment_row
+from .thread import comment_json
+
+SORTS = ("oldest", "newest", "most_voted", "best", "hot")
+RANK_COLUMN = {"most_voted": "rank_voted", "best": "rank_best", "hot": "rank_hot"}
+MAX_LIMIT = 200
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass
+class Page:
+    comments: list[dict[str, Any]]
+    next_cursor: str | None
+    comment_count: int
+    position: int
+
+
+def encode_cursor(sort: str, row: CommentRow) -> str:
+    key: list[Any] = [sort, row.position]
+    if sort in RANK_COLUMN:
+        key.append(getattr(row, RANK_COLUMN[sort]))
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, cursor: str) -> tuple[int, Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if raw[0] != sort:
+            raise BadCursor("the cursor belongs to another sort")
+        position = int(raw[1])
+        rank = raw[2] if sort in RANK_COLUMN else None
+        if rank is not None and not isinstance(rank, (int, float)):
+            raise BadCursor("malformed cursor")
+        return position, rank
+    except BadCursor:
+        raise
+    except Exception:
+        raise BadCursor("malformed cursor") from None
+
+
+def sort_key(sort: str, row: CommentRow) -> tuple:
+    if sort == "oldest":
+        return (row.position,)
+    if sort == "newest":
+        return (-row.position,)
+    return (getattr(row, RANK_COLUMN[sort]), row.position)
+
+
+def _after(sort: str, row: CommentRow, position: int, rank: Any) -> bool:
+    if sort == "oldest":
+        return row.position > position
+    if sort == "newest":
+        return row.position < position
+    return (getattr(row, RANK_COLUMN[sort]), row.position) > (rank, position)
+
+
+def _nest(tops: list[CommentRow], descendants: list[CommentRow]) -> list[dict[str, Any]]:
+    """Replies under their parents, oldest first; deleted leaves dropped, tombstones with replies kept."""
+    by_parent: dict[str, list[CommentRow]] = {}
+    for row in sorted(descendants, key=lambda r: r.position):
+        by_parent.setdefault(row.parent_id or "", []).append(row)
+
+    def build(row: CommentRow) -> dict[str, Any]:
+        return comment_json(row, [build(child) for child in by_parent.get(row.id, ()) if child.visible])
+
+    return [build(row) for row in tops]
+
+
+def thread_summary(*, key: str) -> ThreadView | None:
+    return ThreadView.objects.filter(pk=key).first()
+
+
+def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: int) -> Page:
+    """One page of top-level comments in `sort` order, replies nested; keyset-paginated by (rank, position)."""
+    qs = CommentView.objects.filter(thread_key=thread.key, depth=0).exclude(deleted=True, children=0)
+    if sort == "oldest":
+        order = ["position"]
+    elif sort == "newest":
+        order = ["-position"]
+    else:
+        order = [RANK_COLUMN[sort], "position"]
+    if cursor:
+        position, rank = decode_cursor(sort, cursor)
+        if sort == "oldest":
+            qs = qs.filter(position__gt=position)
+        elif sort == "newest":
+            qs = qs.filter(position__lt=position)
+        else:
+            col = RANK_COLUMN[sort]
+            qs = qs.filter(Q(**{f"{col}__gt": rank}) | Q(**{col: rank, "position__gt": position}))
+    tops = [comment_row(m) for m in qs.order_by(*order)[: limit + 1]]
+    more = len(tops) > limit
+    tops = tops[:limit]
+    descendants = (
+        [comment_row(m) for m in CommentView.objects.filter(root_id__in=[t.id for t in tops], depth__gt=0)]
+        if tops else []
+    )
+    return Page(
+        comments=_nest(tops, descendants),
+        next_cursor=encode_cursor(sort, tops[-1]) if more and tops else None,
+        comment_count=thread.comment_count,
+        position=thread.last_position,
+    )
+
+
+def thread_state_at(store: EventStore, *, key: str, position: int) -> MemoryState:
+    return fold(store.read_stream(key, 0, until_position=position))[0]
+
+
+def comments_page_at(
+    store: EventStore, *, key: str, position: int, sort: str, cursor: str | None, limit: int
+) -> Page | None:
+    """The same page, computed from a replay of the thread's events up to `position` (time travel)."""
+    state = thread_state_at(store, key=key, position=position)
+    thread = state.thread(key)
+    if thread is None:
+        return None
+    rows = [r for r in state.comments.values() if r.depth == 0 and r.visible]
+    if cursor:
+        pos, rank = decode_cursor(sort, cursor)
+        rows = [r for r in rows if _after(sort, r, pos, rank)]
+    rows.sort(key=lambda r: sort_key(sort, r))
+    more = len(rows) > limit
+    tops = rows[:limit]
+    roots = {t.id for t in tops}
+    descendants = [r for r in state.comments.values() if r.depth > 0 and r.root_id in roots]
+    return Page(
+        comments=_nest(tops, descendants),
+        next_cursor=encode_cursor(sort, tops[-1]) if more and tops else None,
+        comment_count=thread.comment_count,
+        position=thread.last_position,
+    )

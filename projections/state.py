@@ -1,0 +1,224 @@
+"""Rows of the thread read model, and where they live: in memory (rebuild, time travel) or in the database.
+
+The projector's rules (projections/thread.py) are written once against `State`; `MemoryState` serves rebuilds
+and time travel, `DatabaseState` the live path. Rebuild == live is then a property of the storage, which the
+tests check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Iterable, Protocol
+
+from .models import CommentView, ThreadView, VoteView
+from .ranking import hot, wilson_lower_bound
+
+
+@dataclass
+class ThreadRow:
+    key: str
+    title: str = ""
+    comment_count: int = 0
+    stream_version: int = 0
+    last_position: int = 0
+    opened_at: str = ""
+
+
+@dataclass
+class CommentRow:
+    id: str
+    thread_key: str
+    parent_id: str | None
+    root_id: str
+    depth: int
+    position: int
+    author_name: str
+    author_id: str
+    body: str
+    body_html: str
+    created_at: str
+    edited_at: str | None = None
+    deleted: bool = False
+    up: int = 0
+    down: int = 0
+    score: int = 0
+    reply_count: int = 0
+    children: int = 0
+
+    @property
+    def rank_voted(self) -> int:
+        return -self.score
+
+    @property
+    def rank_best(self) -> float:
+        return -wilson_lower_bound(self.up, self.down)
+
+    @property
+    def rank_hot(self) -> float:
+        return -hot(self.score, self.created_at)
+
+    @property
+    def visible(self) -> bool:
+        """A deleted comment stays (as a tombstone) only while it holds replies."""
+        return not self.deleted or self.children > 0
+
+
+THREAD_FIELDS = [f.name for f in fields(ThreadRow)]
+COMMENT_FIELDS = [f.name for f in fields(CommentRow)]
+RANK_FIELDS = ["rank_voted", "rank_best", "rank_hot"]
+
+
+class State(Protocol):
+    def thread(self, key: str) -> ThreadRow | None: ...
+    def comment(self, comment_id: str) -> CommentRow | None: ...
+    def vote(self, comment_id: str, voter: str) -> int: ...
+    def put_thread(self, row: ThreadRow) -> None: ...
+    def put_comment(self, row: CommentRow) -> None: ...
+    def put_vote(self, comment_id: str, voter: str, value: int) -> None: ...
+
+
+@dataclass
+class MemoryState:
+    threads: dict[str, ThreadRow] = field(default_factory=dict)
+    comments: dict[str, CommentRow] = field(default_factory=dict)
+    votes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def thread(self, key: str) -> ThreadRow | None:
+        return self.threads.get(key)
+
+    def comment(self, comment_id: str) -> CommentRow | None:
+        return self.comments.get(comment_id)
+
+    def vote(self, comment_id: str, voter: str) -> int:
+        return self.votes.get((comment_id, voter), 0)
+
+    def put_thread(self, row: ThreadRow) -> None:
+        self.threads[row.key] = row
+
+    def put_comment(self, row: CommentRow) -> None:
+        self.comments[row.id] = row
+
+    def put_vote(self, comment_id: str, voter: str, value: int) -> None:
+        self.votes[(comment_id, voter)] = value
+
+
+def comment_model(row: CommentRow) -> CommentView:
+    values = {name: getattr(row, name) for name in COMMENT_FIELDS + RANK_FIELDS}
+    return CommentView(**values)
+
+
+def comment_row(model: CommentView) -> CommentRow:
+    return CommentRow(**{name: getattr(model, name) for name in COMMENT_FIELDS})
+
+
+def thread_row(model: ThreadView) -> ThreadRow:
+    return ThreadRow(**{name: getattr(model, name) for name in THREAD_FIELDS})
+
+
+class DatabaseState:
+    """Loads rows on first use, remembers what changed, writes it back in `flush` (inside the caller's transaction)."""
+
+    def __init__(self, using: str = "default"):
+        self.using = using
+        self.memory = MemoryState()
+        self._loaded_threads: set[str] = set()
+        self._loaded_comments: set[str] = set()
+        self._loaded_votes: set[tuple[str, str]] = set()
+        self._existing_threads: set[str] = set()
+        self._existing_comments: set[str] = set()
+        self._existing_votes: set[tuple[str, str]] = set()
+        self._dirty_threads: set[str] = set()
+        self._dirty_comments: set[str] = set()
+        self._dirty_votes: set[tuple[str, str]] = set()
+
+    def thread(self, key: str) -> ThreadRow | None:
+        if key not in self._loaded_threads:
+            self._loaded_threads.add(key)
+            model = ThreadView.objects.using(self.using).filter(pk=key).first()
+            if model is not None:
+                self._existing_threads.add(key)
+                self.memory.put_thread(thread_row(model))
+        return self.memory.thread(key)
+
+    def comment(self, comment_id: str) -> CommentRow | None:
+        if comment_id not in self._loaded_comments:
+            self._loaded_comments.add(comment_id)
+            model = CommentView.objects.using(self.using).filter(pk=comment_id).first()
+            if model is not None:
+                self._existing_comments.add(comment_id)
+                self.memory.put_comment(comment_row(model))
+        return self.memory.comment(comment_id)
+
+    def vote(self, comment_id: str, voter: str) -> int:
+        k = (comment_id, voter)
+        if k not in self._loaded_votes:
+            self._loaded_votes.add(k)
+            value = (
+                VoteView.objects.using(self.using)
+                .filter(comment_id=comment_id, voter=voter)
+                .values_list("value", flat=True)
+                .first()
+            )
+            if value is not None:
+                self._existing_votes.add(k)
+                self.memory.put_vote(comment_id, voter, value)
+        return self.memory.vote(comment_id, voter)
+
+    def put_thread(self, row: ThreadRow) -> None:
+        self._loaded_threads.add(row.key)
+        self._dirty_threads.add(row.key)
+        self.memory.put_thread(row)
+
+    def put_comment(self, row: CommentRow) -> None:
+        self._loaded_comments.add(row.id)
+        self._dirty_comments.add(row.id)
+        self.memory.put_comment(row)
+
+    def put_vote(self, comment_id: str, voter: str, value: int) -> None:
+        self._loaded_votes.add((comment_id, voter))
+        self._dirty_votes.add((comment_id, voter))
+        self.memory.put_vote(comment_id, voter, value)
+
+    def flush(self) -> None:
+        db = self.using
+        for key in self._dirty_threads:
+            row = self.memory.threads[key]
+            model = ThreadView(**{n: getattr(row, n) for n in THREAD_FIELDS})
+            model.save(using=db, force_update=key in self._existing_threads, force_insert=key not in self._existing_threads)
+            self._existing_threads.add(key)
+        for cid in self._dirty_comments:
+            model = comment_model(self.memory.comments[cid])
+            existing = cid in self._existing_comments
+            model.save(using=db, force_update=existing, force_insert=not existing)
+            self._existing_comments.add(cid)
+        for k in self._dirty_votes:
+            value = self.memory.votes[k]
+            if k in self._existing_votes:
+                VoteView.objects.using(db).filter(comment_id=k[0], voter=k[1]).update(value=value)
+            else:
+                VoteView.objects.using(db).create(comment_id=k[0], voter=k[1], value=value)
+                self._existing_votes.add(k)
+        self._dirty_threads.clear()
+        self._dirty_comments.clear()
+        self._dirty_votes.clear()
+
+
+def bulk_write(state: MemoryState, using: str = "default", batch: int = 2000) -> None:
+    """Write a whole in-memory state into empty read-model tables (rebuild)."""
+    ThreadView.objects.using(using).bulk_create(
+        [ThreadView(**{n: getattr(r, n) for n in THREAD_FIELDS}) for r in state.threads.values()], batch_size=batch
+    )
+    _chunked(CommentView, (comment_model(r) for r in state.comments.values()), using, batch)
+    _chunked(
+        VoteView, (VoteView(comment_id=c, voter=v, value=val) for (c, v), val in state.votes.items()), using, batch
+    )
+
+
+def _chunked(model, rows: Iterable, using: str, batch: int) -> None:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            model.objects.using(using).bulk_create(chunk)
+            chunk = []
+    if chunk:
+        model.objects.using(using).bulk_create(chunk)

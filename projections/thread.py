@@ -1,0 +1,128 @@
+"""ThreadProjector: the thread tree, counts, votes and the live frame of every event.
+
+`apply` holds the rules, once, against a `State` (memory or database); it is a pure function of the log.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events.store import RecordedEvent, canonical_json
+from events.types import public_data
+
+from .render import render_body
+from .state import CommentRow, State, ThreadRow
+
+DELETED_NAME = "[deleted]"
+
+
+def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A comment as the public API shows it."""
+    return {
+        "id": row.id,
+        "parent_id": row.parent_id,
+        "author": {"name": DELETED_NAME if row.deleted else row.author_name},
+        "body_html": "" if row.deleted else row.body_html,
+        "created_at": row.created_at,
+        "edited_at": row.edited_at,
+        "deleted": row.deleted,
+        "up": row.up,
+        "down": row.down,
+        "score": row.score,
+        "reply_count": row.reply_count,
+        "depth": row.depth,
+        "replies": replies if replies is not None else [],
+    }
+
+
+def _counts(thread: ThreadRow, comment: CommentRow | None, parent: CommentRow | None) -> dict[str, Any]:
+    counts: dict[str, Any] = {"comment_count": thread.comment_count}
+    if comment is not None:
+        counts["comment"] = {
+            "id": comment.id, "up": comment.up, "down": comment.down, "score": comment.score,
+            "reply_count": comment.reply_count,
+        }
+    if parent is not None:
+        counts["parent"] = {"id": parent.id, "reply_count": parent.reply_count}
+    return counts
+
+
+def apply(state: State, ev: RecordedEvent) -> dict[str, Any] | None:
+    """Apply one event; return the live frame it produces (None for streams that are not threads).
+
+    Every event of a thread yields a frame, even one that changes nothing, so readers see stream_version
+    advance by exactly one.
+    """
+    data = ev.data
+    thread = state.thread(ev.stream)
+    comment: CommentRow | None = None
+    parent: CommentRow | None = None
+    if ev.type == "ThreadOpened":
+        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.recorded_at)
+    elif thread is None:
+        return None  # an event of a stream that is not a thread: not ours
+    elif ev.type == "CommentPosted":
+        parent_id = data.get("parent_id")
+        parent = state.comment(parent_id) if parent_id else None
+        comment = CommentRow(
+            id=data["comment_id"], thread_key=ev.stream, parent_id=parent_id,
+            root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
+            position=ev.position, author_name=data["author_name"], author_id=data["author_id"],
+            body=data["body"], body_html=render_body(data["body"]), created_at=ev.recorded_at,
+        )
+        if parent is not None:
+            parent.children += 1
+            parent.reply_count += 1
+            state.put_comment(parent)
+        thread.comment_count += 1
+        state.put_comment(comment)
+    elif ev.type == "CommentEdited":
+        comment = state.comment(data["comment_id"])
+        if comment is not None and not comment.deleted:
+            comment.body = data["body"]
+            comment.body_html = render_body(data["body"])
+            comment.edited_at = ev.recorded_at
+            state.put_comment(comment)
+    elif ev.type == "CommentDeleted":
+        comment = state.comment(data["comment_id"])
+        if comment is not None and not comment.deleted:
+            comment.deleted = True
+            comment.body = ""
+            comment.body_html = ""
+            thread.comment_count -= 1
+            if comment.parent_id:
+                parent = state.comment(comment.parent_id)
+                if parent is not None:
+                    parent.reply_count -= 1
+                    state.put_comment(parent)
+            state.put_comment(comment)
+    elif ev.type == "VoteCast":
+        comment = state.comment(data["comment_id"])
+        if comment is not None:
+            old, new = state.vote(comment.id, data["voter"]), int(data["value"])
+            comment.up += (new == 1) - (old == 1)
+            comment.down += (new == -1) - (old == -1)
+            comment.score = comment.up - comment.down
+            state.put_vote(comment.id, data["voter"], new)
+            state.put_comment(comment)
+    thread.stream_version = ev.stream_version
+    thread.last_position = ev.position
+    state.put_thread(thread)
+    frame: dict[str, Any] = {
+        "type": "event",
+        "position": ev.position,
+        "stream_version": ev.stream_version,
+        "event": {"type": ev.type, "version": ev.version, "data": public_data(ev.type, data)},
+        "counts": _counts(thread, comment, parent),
+    }
+    if comment is not None and ev.type != "VoteCast":
+        frame["comment"] = comment_json(comment)
+    return frame
+
+
+def encode_frame(frame: dict[str, Any]) -> str:
+    return canonical_json(frame)
+
+
+def decode_frame(text: str) -> dict[str, Any]:
+    return json.loads(text)
