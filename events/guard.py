@@ -48,9 +48,9 @@ def uninstall_sql(vendor: str) -> list[str]:
 
 def install(schema_editor) -> None:
     for statement in install_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, None)
 
 
 def uninstall(schema_editor) -> None:
     for statement in uninstall_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, None)
