@@ -119,6 +119,123 @@ def cmd_projections_verify(args) -> int:
     return 0
 
 
+def cmd_audit_verify(args) -> int:
+    from events.audit import verify_chain
+    from events.store import get_store
+
+    store = get_store()
+    advance, bar = _progress(store.head(), "verify chain")
+    started = time.perf_counter()
+    with bar:
+        report = verify_chain(store, progress=advance)
+    seconds = time.perf_counter() - started
+    if not report.ok:
+        print(str(report), file=sys.stderr)
+        return 1
+    rate = report.checked / seconds if seconds else 0
+    print(f"{report} ({rate:,.0f} events/s)")
+    return 0
+
+
+def cmd_audit_head(args) -> int:
+    from events.store import get_store
+
+    head = get_store().head_record()
+    print(json.dumps({"position": head.position, "hash": head.hash}))
+    return 0
+
+
+def cmd_audit_log(args) -> int:
+    from events.audit import filter_events, resolve_point
+    from events.store import get_store
+
+    store = get_store()
+    events = filter_events(store, thread=args.thread, actor=args.actor, type=args.type,
+                           after=resolve_point(store, args.after) or 0, until=resolve_point(store, args.until),
+                           limit=args.limit)
+    if args.json:
+        for ev in events:
+            sys.stdout.write(json.dumps(ev.as_dict(), ensure_ascii=False) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("position", "recorded_at", "thread", "type", "actor", "what")
+    for ev in events:
+        what = ev.data.get("comment_id", ev.data.get("key", ""))
+        if ev.type == "VoteCast":
+            what = f"{what} value={ev.data.get('value')}"
+        table.add_row(str(ev.position), ev.recorded_at, ev.stream, ev.type, str(ev.metadata.get("actor", "")),
+                      str(what))
+    Console(width=200).print(table)
+    return 0
+
+
+def cmd_audit_comment(args) -> int:
+    from events.audit import comment_history
+    from events.store import get_store
+
+    entries = comment_history(get_store(), args.comment_id)
+    if not entries:
+        print(f"no events for comment {args.comment_id}", file=sys.stderr)
+        return 1
+    for e in entries:
+        print(f"#{e.position}  {e.recorded_at}  {e.type:<15} {e.summary}  [actor {e.actor}]")
+        if e.diff:
+            for line in e.diff.splitlines():
+                print(f"        {line}")
+    return 0
+
+
+def cmd_audit_thread(args) -> int:
+    from events.audit import resolve_point
+    from events.store import get_store
+    from projections.history import diff_states, render_tree, state_at
+
+    store = get_store()
+    if args.diff:
+        p1, p2 = (resolve_point(store, v) for v in args.diff)
+        diff = diff_states(state_at(store, args.key, p1), state_at(store, args.key, p2))
+        print(f"changes in {args.key} between positions {p1} and {p2}:")
+        print("\n".join(diff.lines()))
+        return 0
+    at = resolve_point(store, args.at)
+    print(render_tree(state_at(store, args.key, at), args.key))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from events.audit import export_lines
+    from events.store import get_store
+
+    store = get_store()
+    advance, bar = _progress(store.head(), "export")
+    with bar:
+        for line in export_lines(store, progress=advance):
+            sys.stdout.write(line + "\n")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from events.audit import ImportRefused, import_rows, parse_export
+    from events.store import get_store
+    from projections.rebuild import rebuild
+
+    store = get_store()
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            rows = parse_export(fh)
+        advance, bar = _progress(len(rows), "import")
+        with bar:
+            n = import_rows(store, rows, progress=advance)
+    except (ImportRefused, OSError) as exc:
+        print(f"import refused: {exc}", file=sys.stderr)
+        return 1
+    rebuild(store)
+    print(f"imported {n} events; projections rebuilt; head {store.head()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="threadlog", description="An event-sourced comment section with live updates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -154,12 +271,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = proj.add_parser("verify", help="replay into scratch and compare with the live read model")
     p.set_defaults(func=cmd_projections_verify)
 
-    try:
-        from events.audit_cli import register as register_audit
-    except ImportError:
-        pass
-    else:
-        register_audit(sub)
+    audit = sub.add_parser("audit", help="verify the hash chain and replay the history").add_subparsers(
+        dest="sub", required=True, metavar="SUB")
+    p = audit.add_parser("verify", help="walk the hash chain; exit 1 naming the first altered/deleted/reordered position")
+    p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("head", help="print the head position and hash (anchor it elsewhere)")
+    p.set_defaults(func=cmd_audit_head)
+    p = audit.add_parser("log", help="the events, filtered, as a table or JSON lines")
+    p.add_argument("--thread", help="thread key")
+    p.add_argument("--actor", help="actor id, e.g. guest:abc or user:1")
+    p.add_argument("--type", help="event type, e.g. CommentPosted")
+    p.add_argument("--after", default="0", help="position (exclusive)")
+    p.add_argument("--until", help="position or ISO time (inclusive)")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    p.set_defaults(func=cmd_audit_log)
+    p = audit.add_parser("comment", help="one comment's whole history: posted, edits with diffs, votes, deletion")
+    p.add_argument("comment_id")
+    p.set_defaults(func=cmd_audit_comment)
+    p = audit.add_parser("thread", help="a thread as it stood at a position or time, or the diff of two points")
+    p.add_argument("key")
+    p.add_argument("--at", help="position or ISO time (default: now)")
+    p.add_argument("--diff", nargs=2, metavar=("P1", "P2"), help="what changed between two positions/times")
+    p.set_defaults(func=cmd_audit_thread)
+
+    p = sub.add_parser("export", help="write the log as JSON lines (hashes included) to stdout")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("import", help="load an export into an empty store (refused if its chain does not verify)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import)
     return parser
 
 
