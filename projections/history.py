@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 
 from events.store import EventStore
 
-from .rebuild import fold
+from . import snapshots
 from .state import CommentRow, MemoryState
 
 
 def state_at(store: EventStore, key: str, position: int | None) -> MemoryState:
-    return fold(store.read_stream(key, 0, until_position=position))[0]
+    return snapshots.state_at(store, key, position)
 
 
 def render_tree(state: MemoryState, key: str, width: int = 100) -> str:

@@ -78,3 +78,20 @@ class LiveFrame(models.Model):
     class Meta:
         db_table = "threadlog_frame"
         indexes = [models.Index(fields=["thread_key", "position"], name="tl_frame_thread")]
+
+
+class ThreadSnapshot(models.Model):
+    """A thread's in-memory state every SNAPSHOT_EVERY of its events, so time travel replays at most that many.
+
+    A projection like any other (a pure function of the log); rebuild drops and recreates them on demand.
+    """
+
+    thread_key = models.CharField(max_length=200)
+    stream_version = models.IntegerField()
+    position = models.BigIntegerField()
+    state = models.TextField()
+
+    class Meta:
+        db_table = "threadlog_snapshot"
+        constraints = [models.UniqueConstraint(fields=["thread_key", "stream_version"], name="tl_snapshot_once")]
+        indexes = [models.Index(fields=["thread_key", "position"], name="tl_snapshot_pos")]

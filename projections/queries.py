@@ -6,13 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Q
 
 from events.store import EventStore
 
 from .models import CommentView, ThreadView
-from .rebuild import fold
-from .state import CommentRow, MemoryState, comment_row
+from .snapshots import state_at
+from .state import COMMENT_FIELDS, CommentRow, MemoryState, comment_row
 from .thread import comment_json
 
 SORTS = ("oldest", "newest", "most_voted", "best", "hot")
@@ -87,31 +88,53 @@ def thread_summary(*, key: str) -> ThreadView | None:
     return ThreadView.objects.filter(pk=key).first()
 
 
+_ROW_COLUMNS = ", ".join(COMMENT_FIELDS)
+
+
+def _row(values) -> CommentRow:
+    row = CommentRow(*values)
+    row.deleted = bool(row.deleted)  # SQLite hands booleans back as 0/1
+    return row
+
+
 def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: int) -> Page:
     """One page of top-level comments in `sort` order, replies nested; keyset-paginated by (rank, position)."""
-    qs = CommentView.objects.filter(thread_key=thread.key, depth=0).exclude(deleted=True, children=0)
+    # Plain SQL into CommentRow: the same query the ORM would build (one index range scan per sort, see
+    # benchmarks/read.py), without a model instance per row, which cost more than the database's work.
+    if sort not in SORTS:
+        raise KeyError(sort)
+    where = ["thread_key = %s", "depth = 0", "NOT (deleted AND children = 0)"]
+    params: list[Any] = [thread.key]
     if sort == "oldest":
-        order = ["position"]
+        order = "position"
     elif sort == "newest":
-        order = ["-position"]
+        order = "position DESC"
     else:
-        order = [RANK_COLUMN[sort], "position"]
+        order = f"{RANK_COLUMN[sort]}, position"
     if cursor:
         position, rank = decode_cursor(sort, cursor)
         if sort == "oldest":
-            qs = qs.filter(position__gt=position)
+            where.append("position > %s")
+            params.append(position)
         elif sort == "newest":
-            qs = qs.filter(position__lt=position)
+            where.append("position < %s")
+            params.append(position)
         else:
             col = RANK_COLUMN[sort]
-            qs = qs.filter(Q(**{f"{col}__gt": rank}) | Q(**{col: rank, "position__gt": position}))
-    tops = [comment_row(m) for m in qs.order_by(*order)[: limit + 1]]
-    more = len(tops) > limit
-    tops = tops[:limit]
-    descendants = (
-        [comment_row(m) for m in CommentView.objects.filter(root_id__in=[t.id for t in tops], depth__gt=0)]
-        if tops else []
-    )
+            where.append(f"({col} > %s OR ({col} = %s AND position > %s))")
+            params += [rank, rank, position]
+    params.append(limit + 1)
+    with connections[router.db_for_read(CommentView)].cursor() as cur:
+        cur.execute(f"SELECT {_ROW_COLUMNS} FROM threadlog_comment WHERE {' AND '.join(where)}"
+                    f" ORDER BY {order} LIMIT %s", params)
+        tops = [_row(r) for r in cur.fetchall()]
+        more = len(tops) > limit
+        tops = tops[:limit]
+        descendants = []
+        if tops:
+            cur.execute(f"SELECT {_ROW_COLUMNS} FROM threadlog_comment WHERE root_id IN"
+                        f" ({', '.join(['%s'] * len(tops))}) AND depth > 0", [t.id for t in tops])
+            descendants = [_row(r) for r in cur.fetchall()]
     return Page(
         comments=_nest(tops, descendants),
         next_cursor=encode_cursor(sort, tops[-1]) if more and tops else None,
@@ -121,7 +144,7 @@ def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: i
 
 
 def thread_state_at(store: EventStore, *, key: str, position: int) -> MemoryState:
-    return fold(store.read_stream(key, 0, until_position=position))[0]
+    return state_at(store, key, position)
 
 
 def comments_page_at(

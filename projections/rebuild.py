@@ -7,20 +7,23 @@ from typing import Callable, Iterable
 from events.store import EventStore, RecordedEvent
 
 from .base import THREAD_PROJECTOR, _set_checkpoint
-from .models import CommentView, LiveFrame, ThreadView, VoteView
-from .state import COMMENT_FIELDS, THREAD_FIELDS, MemoryState, bulk_write, comment_row, thread_row
+from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
+from .state import COMMENT_FIELDS, THREAD_FIELDS, MemoryState, bulk_write, comment_row, insert_rows, thread_row
 from .thread import apply, encode_frame
 
 Progress = Callable[[int], None]
 
 
 def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
-         progress: Progress | None = None) -> tuple[MemoryState, list[LiveFrame]]:
-    """Replay events into memory; returns the state and the frames the live path would have stored."""
+         progress: Progress | None = None, *, frames_too: bool = True) -> tuple[MemoryState, list[LiveFrame]]:
+    """Replay events into memory; returns the state and the frames the live path would have stored.
+
+    frames_too=False (time travel) skips the frames and leaves body_html to be rendered on display.
+    """
     state = state or MemoryState()
     frames: list[LiveFrame] = []
     for ev in events:
-        frame = apply(state, ev)
+        frame = apply(state, ev, frames=frames_too, render=frames_too)
         if frame is not None:
             frames.append(LiveFrame(position=ev.position, thread_key=ev.stream,
                                     stream_version=ev.stream_version, frame=encode_frame(frame)))
@@ -35,11 +38,11 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     with store.write_transaction():
         head = store.head()
         state, frames = fold(store.iter_all(0, until=head), progress=progress)
-        for model in (LiveFrame, VoteView, CommentView, ThreadView):
+        for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView):
             model.objects.using(using).all().delete()
         bulk_write(state, using)
-        for i in range(0, len(frames), 2000):
-            LiveFrame.objects.using(using).bulk_create(frames[i : i + 2000])
+        insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
+                    ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
         _set_checkpoint(head, THREAD_PROJECTOR, using)
     return head
 

@@ -22,7 +22,7 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None) -
         "id": row.id,
         "parent_id": row.parent_id,
         "author": {"name": DELETED_NAME if row.deleted else row.author_name},
-        "body_html": "" if row.deleted else row.body_html,
+        "body_html": "" if row.deleted else row.body_html if row.body_html is not None else render_body(row.body),
         "created_at": row.created_at,
         "edited_at": row.edited_at,
         "deleted": row.deleted,
@@ -47,11 +47,12 @@ def _counts(thread: ThreadRow, comment: CommentRow | None, parent: CommentRow | 
     return counts
 
 
-def apply(state: State, ev: RecordedEvent) -> dict[str, Any] | None:
+def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool = True) -> dict[str, Any] | None:
     """Apply one event; return the live frame it produces (None for streams that are not threads).
 
     Every event of a thread yields a frame, even one that changes nothing, so readers see stream_version
-    advance by exactly one.
+    advance by exactly one. Replays that only need the state (time travel) pass frames=False and
+    render=False: body_html is then rendered when a comment is shown (None until then).
     """
     data = ev.data
     thread = state.thread(ev.stream)
@@ -68,7 +69,7 @@ def apply(state: State, ev: RecordedEvent) -> dict[str, Any] | None:
             id=data["comment_id"], thread_key=ev.stream, parent_id=parent_id,
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
             position=ev.position, author_name=data["author_name"], author_id=data["author_id"],
-            body=data["body"], body_html=render_body(data["body"]), created_at=ev.recorded_at,
+            body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
         )
         if parent is not None:
             parent.children += 1
@@ -80,7 +81,7 @@ def apply(state: State, ev: RecordedEvent) -> dict[str, Any] | None:
         comment = state.comment(data["comment_id"])
         if comment is not None and not comment.deleted:
             comment.body = data["body"]
-            comment.body_html = render_body(data["body"])
+            comment.body_html = render_body(data["body"]) if render else None
             comment.edited_at = ev.recorded_at
             state.put_comment(comment)
     elif ev.type == "CommentDeleted":
@@ -108,6 +109,8 @@ def apply(state: State, ev: RecordedEvent) -> dict[str, Any] | None:
     thread.stream_version = ev.stream_version
     thread.last_position = ev.position
     state.put_thread(thread)
+    if not frames:
+        return None
     frame: dict[str, Any] = {
         "type": "event",
         "position": ev.position,

@@ -80,10 +80,12 @@ def cmd_events_tail(args) -> int:
 def cmd_projections_run(args) -> int:
     from events.store import get_store
     from projections.base import run_once
+    from projections.snapshots import ensure_all
 
     store = get_store()
     while True:
         reached = run_once(store)
+        ensure_all(store)
         if not args.follow:
             print(f"projections current at position {reached}")
             return 0

@@ -1,0 +1,93 @@
+"""Thread snapshots for time travel: the state after every SNAPSHOT_EVERY-th event of a thread.
+
+Time travel to position P loads the newest snapshot at or before P and replays at most SNAPSHOT_EVERY events,
+instead of the whole thread. Snapshots sit at fixed stream versions, so they are a pure function of the log:
+`ensure` computes the missing ones from the previous snapshot (or from the start) and never changes one.
+"""
+from __future__ import annotations
+
+import json
+
+from django.db import IntegrityError, transaction
+
+from events.store import EventStore
+
+from .models import ThreadSnapshot
+from .rebuild import fold
+from .state import COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, ThreadRow
+
+SNAPSHOT_EVERY = 5_000
+_COMMENT_STORED = [f for f in COMMENT_FIELDS if f != "body_html"]  # rendered on display
+
+
+def dump_state(state: MemoryState, key: str) -> str:
+    thread = state.threads[key]
+    return json.dumps({
+        "thread": [getattr(thread, f) for f in THREAD_FIELDS],
+        "comments": [[getattr(c, f) for f in _COMMENT_STORED] for c in state.comments.values()],
+        "votes": [[c, v, value] for (c, v), value in state.votes.items()],
+    }, separators=(",", ":"))
+
+
+def load_state(text: str) -> MemoryState:
+    raw = json.loads(text)
+    state = MemoryState()
+    thread = ThreadRow(*raw["thread"])
+    state.threads[thread.key] = thread
+    for values in raw["comments"]:
+        row = CommentRow(**dict(zip(_COMMENT_STORED, values)), body_html=None)
+        state.comments[row.id] = row
+    state.votes = {(c, v): value for c, v, value in raw["votes"]}
+    return state
+
+
+def latest(key: str, *, until_position: int | None = None, using: str = "default") -> ThreadSnapshot | None:
+    qs = ThreadSnapshot.objects.using(using).filter(thread_key=key)
+    if until_position is not None:
+        qs = qs.filter(position__lte=until_position)
+    return qs.order_by("-position").first()  # the (thread_key, position) index: reads one row, not every state
+
+
+def ensure(store: EventStore, key: str) -> int:
+    """Write the snapshots this thread is due (one per SNAPSHOT_EVERY events). Returns how many were written."""
+    using = store.using
+    version = store.stream_version(key)
+    done = (ThreadSnapshot.objects.using(using).filter(thread_key=key).order_by("-stream_version")
+            .values_list("stream_version", flat=True).first()) or 0
+    if version - done < SNAPSHOT_EVERY:
+        return 0
+    snap = latest(key, using=using)
+    state = load_state(snap.state) if snap else MemoryState()
+    written = 0
+    while version - done >= SNAPSHOT_EVERY:
+        target = done + SNAPSHOT_EVERY
+        events = store.read_stream(key, done, limit=SNAPSHOT_EVERY)
+        fold(events, state, frames_too=False)
+        last = events[-1]
+        assert last.stream_version == target
+        try:
+            with transaction.atomic(using=using):
+                ThreadSnapshot.objects.using(using).create(
+                    thread_key=key, stream_version=target, position=last.position, state=dump_state(state, key))
+        except IntegrityError:  # written meanwhile by another process: the same content by construction
+            pass
+        written += 1
+        done = target
+    return written
+
+
+def state_at(store: EventStore, key: str, position: int | None) -> MemoryState:
+    """The thread's state as of `position` (None: now): newest snapshot at or before it, then the rest."""
+    ensure(store, key)
+    snap = latest(key, until_position=position, using=store.using)
+    state = load_state(snap.state) if snap else MemoryState()
+    events = store.read_stream(key, snap.stream_version if snap else 0, until_position=position)
+    return fold(events, state, frames_too=False)[0]
+
+
+def ensure_all(store: EventStore) -> int:
+    """Bring every long thread's snapshots up to date (the projector service calls this)."""
+    from .models import ThreadView
+
+    keys = ThreadView.objects.using(store.using).filter(stream_version__gte=SNAPSHOT_EVERY).values_list("key", flat=True)
+    return sum(ensure(store, key) for key in keys)
