@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Iterator
 
 from .store import GENESIS_HASH, EventStore, RecordedEvent, canonical_json, chain_hash
 from .store import _row_to_event as row_to_event
+from .people import KeyRing, reveal
 
 RAW_COLUMNS = "position, id, stream, stream_version, type, version, data, metadata, recorded_at, hash"
 
@@ -137,9 +138,10 @@ def comment_history(store: EventStore, comment_id: str) -> list[HistoryEntry]:
     """Posted, each edit with a diff of the text, each vote (who, when, value), deletion."""
     entries: list[HistoryEntry] = []
     body = ""
+    keys = KeyRing(store.using)
     for ev in comment_events(store, comment_id):
         actor = str(ev.metadata.get("actor", ""))
-        d = ev.data
+        d = reveal(ev.as_dict(), keys)["data"]
         if ev.type == "CommentPosted":
             body = d["body"]
             where = f"reply to {d['parent_id']}" if d.get("parent_id") else "top-level"

@@ -30,3 +30,20 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         db_table = "threadlog_idempotency"
+
+
+class PersonKey(models.Model):
+    """A person's encryption key for the personal fields of their events, kept outside the log.
+
+    Deleting the key (erasure) leaves the log, and its hash chain, untouched while making those fields
+    unreadable for good. This table is deliberately not append-only.
+    """
+
+    person = models.CharField(max_length=100, primary_key=True)
+    key = models.CharField(max_length=64, null=True)  # Fernet key; NULL once erased
+    created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True)
+    bodies = models.CharField(max_length=10, default="kept")  # once erased: their comment bodies kept or hidden
+
+    class Meta:
+        db_table = "threadlog_person_key"

@@ -8,6 +8,7 @@ row that commits late. The same lock gives the hash chain exactly one order.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import hashlib
 import json
@@ -21,10 +22,36 @@ from django.db import connections, transaction
 
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
-STREAM_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
+STREAM_KEY = re.compile(r"\A[A-Za-z0-9._~-]{1,200}\Z")  # \Z: `$` would accept a trailing newline
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x7468726C  # "thrl"
 _COLUMNS = "position, id, stream, stream_version, type, version, data, metadata, recorded_at, hash"
+# One statement reads all an append decides on: the stream's version, the head (position, hash) and, when a key
+# is given, what that idempotency key recorded (a round trip saved per query on PostgreSQL).
+_DECIDE_SQL = (
+    "SELECT (SELECT COALESCE(MAX(stream_version), 0) FROM threadlog_events WHERE stream = %s), h.position, h.hash{idem}"
+    " FROM (SELECT 1 AS one) AS o LEFT JOIN"
+    " (SELECT position, hash FROM threadlog_events ORDER BY position DESC LIMIT 1) AS h ON 1 = 1"
+)
+_DECIDE = _DECIDE_SQL.format(idem="")
+_DECIDE_IDEM = _DECIDE_SQL.format(
+    idem=", (SELECT first_position FROM threadlog_idempotency WHERE key = %s),"
+    " (SELECT last_position FROM threadlog_idempotency WHERE key = %s)"
+)
+_INSERT = f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_VALUES_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_VALUES_CHUNK = 500  # rows per statement: 5,000 parameters, well under PostgreSQL's 65,535
+
+
+def _insert_values(cur, rows: list[tuple]) -> None:
+    """PostgreSQL: the rows as multi-row INSERT statements (one statement per 500 rows, not one per row)."""
+    for i in range(0, len(rows), _VALUES_CHUNK):
+        chunk = rows[i : i + _VALUES_CHUNK]
+        cur.execute(f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES " + ", ".join([_VALUES_ROW] * len(chunk)),
+                    [value for row in chunk for value in row])
+
+
+_INSERT_IDEM = "INSERT INTO threadlog_idempotency (key, stream, first_position, last_position) VALUES (%s, %s, %s, %s)"
 
 
 class Expect(enum.Enum):
@@ -53,8 +80,35 @@ class InvalidStream(StoreError, ValueError):
     pass
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_ESCAPE = json.encoder.encode_basestring  # how that encoder writes a str (ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # The same text as json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), without
+    # building an encoder per call.
+    return _CANONICAL.encode(value)
+
+
+_PLAIN = (str, int, float, bool, type(None))
+_PLAIN_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _event_data(ev: Event) -> dict[str, Any]:
+    """`ev.to_data()`; for the common flat event (default to_data, plain field values) without asdict's deep copy."""
+    cls = type(ev)
+    names = _PLAIN_FIELDS.get(cls, ())
+    if names == ():
+        names = (tuple(f.name for f in dataclasses.fields(cls))
+                 if cls.to_data is Event.to_data and dataclasses.is_dataclass(cls) else None)
+        _PLAIN_FIELDS[cls] = names
+    if names is None:
+        return ev.to_data()
+    data = {name: getattr(ev, name) for name in names}
+    for value in data.values():
+        if type(value) not in _PLAIN:
+            return ev.to_data()
+    return data
 
 
 def now_iso() -> str:
@@ -66,9 +120,17 @@ def chain_hash(
     data: str, metadata: str, recorded_at: str, previous: str,
 ) -> str:
     """SHA-256 over a canonical encoding of the row and the previous row's hash (see docs/audit.md)."""
-    encoded = canonical_json(
-        [position, id, type, version, stream, stream_version, data, metadata, recorded_at, previous]
-    )
+    if (position.__class__ is int and version.__class__ is int and stream_version.__class__ is int
+            and {id.__class__, type.__class__, stream.__class__, data.__class__, metadata.__class__,
+                 recorded_at.__class__, previous.__class__} == {str}):
+        # The very text canonical_json gives for this list of ints and strings, written out directly.
+        e = _ESCAPE
+        encoded = (f"[{position},{e(id)},{e(type)},{version},{e(stream)},{stream_version},{e(data)},"
+                   f"{e(metadata)},{e(recorded_at)},{e(previous)}]")
+    else:
+        encoded = canonical_json(
+            [position, id, type, version, stream, stream_version, data, metadata, recorded_at, previous]
+        )
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
@@ -105,6 +167,23 @@ class Head:
     hash: str
 
 
+_META_CACHE: dict[str, dict[str, Any] | None] = {}
+
+
+def _parse_metadata(text: str) -> dict[str, Any]:
+    """json.loads(text); events of one append share their metadata text, so flat metadata is parsed once and
+    copied (a fresh dict per event, as before)."""
+    cached = _META_CACHE.get(text)
+    if cached is not None:
+        return dict(cached)
+    parsed = json.loads(text)
+    if type(parsed) is dict and all(type(v) in _PLAIN for v in parsed.values()):
+        if len(_META_CACHE) >= 4096:
+            _META_CACHE.clear()
+        _META_CACHE[text] = dict(parsed)
+    return parsed
+
+
 def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
     position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
     parsed = json.loads(data)
@@ -112,7 +191,7 @@ def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
         version, parsed = upcast(type_, version, parsed)
     return RecordedEvent(
         int(position), str(id_), stream, int(stream_version), type_, int(version), parsed,
-        json.loads(metadata), recorded_at, hash_, data, metadata,
+        _parse_metadata(metadata), recorded_at, hash_, data, metadata,
     )
 
 
@@ -171,60 +250,82 @@ class EventStore:
             meta.setdefault("idempotency_key", idempotency_key)
         meta_json = canonical_json(meta)
 
+        conn = self.connection
+        if conn.vendor == "postgresql" and not conn.in_atomic_block and conn.get_autocommit():
+            return self._append_pipelined(conn, stream, events, expected_version, idempotency_key, meta, meta_json)
         with transaction.atomic(using=self.using):
             self._lock()
-            with self.connection.cursor() as cur:
+            with conn.cursor() as cur:
                 if idempotency_key is not None:
-                    cur.execute(
-                        "SELECT first_position, last_position FROM threadlog_idempotency WHERE key = %s",
-                        [idempotency_key],
-                    )
-                    found = cur.fetchone()
-                    if found:
-                        return self._read_range(cur, int(found[0]), int(found[1]))
-                cur.execute(
-                    "SELECT COALESCE(MAX(stream_version), 0) FROM threadlog_events WHERE stream = %s", [stream]
-                )
-                current = int(cur.fetchone()[0])
-                if expected_version is NO_STREAM:
-                    ok = current == 0
-                elif expected_version is ANY:
-                    ok = True
+                    cur.execute(_DECIDE_IDEM, [stream, idempotency_key, idempotency_key])
                 else:
-                    ok = current == int(expected_version)
-                if not ok:
-                    raise WrongExpectedVersion(stream, expected_version, current)
-                cur.execute("SELECT position, hash FROM threadlog_events ORDER BY position DESC LIMIT 1")
-                last = cur.fetchone()
-                position, previous = (int(last[0]), last[1]) if last else (0, GENESIS_HASH)
-                recorded_at = now_iso()
-                rows, recorded = [], []
-                for offset, ev in enumerate(events, start=1):
-                    position += 1
-                    event_id = str(uuid.uuid4())
-                    data = ev.to_data()
-                    data_json = canonical_json(data)
-                    digest = chain_hash(
-                        position=position, id=event_id, type=ev.type, version=ev.version, stream=stream,
-                        stream_version=current + offset, data=data_json, metadata=meta_json,
-                        recorded_at=recorded_at, previous=previous,
-                    )
-                    previous = digest
-                    rows.append((position, event_id, stream, current + offset, ev.type, ev.version,
-                                 data_json, meta_json, recorded_at, digest))
-                    recorded.append(RecordedEvent(position, event_id, stream, current + offset, ev.type,
-                                                  ev.version, data, meta, recorded_at, digest, data_json, meta_json))
-                cur.executemany(
-                    f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
+                    cur.execute(_DECIDE, [stream])
+                found = cur.fetchone()
+                if idempotency_key is not None and found[3] is not None:
+                    return self._read_range(cur, int(found[3]), int(found[4]))
+                rows, recorded = self._record(stream, events, expected_version, found, meta, meta_json)
+                if conn.vendor == "sqlite":  # the driver's own cursor: no per-statement placeholder rewriting
+                    with conn.wrap_database_errors:
+                        conn.connection.executemany(_INSERT.replace("%s", "?"), rows)
+                else:
+                    _insert_values(cur, rows)
                 if idempotency_key is not None:
-                    cur.execute(
-                        "INSERT INTO threadlog_idempotency (key, stream, first_position, last_position)"
-                        " VALUES (%s, %s, %s, %s)",
-                        [idempotency_key, stream, recorded[0].position, recorded[-1].position],
-                    )
+                    cur.execute(_INSERT_IDEM, [idempotency_key, stream, recorded[0].position, recorded[-1].position])
         return recorded
+
+    def _append_pipelined(self, conn, stream, events, expected_version, idempotency_key, meta, meta_json):
+        """PostgreSQL outside any transaction: the same statements in psycopg's pipeline mode, so BEGIN, the lock
+        and the decide query travel in one round trip and the insert and COMMIT in another."""
+        import psycopg
+
+        raw = conn.connection
+        with conn.wrap_database_errors, raw.pipeline(), raw.transaction():
+            lock, cur = psycopg.Cursor(raw), psycopg.Cursor(raw)
+            lock.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
+            if idempotency_key is not None:
+                cur.execute(_DECIDE_IDEM, [stream, idempotency_key, idempotency_key])
+            else:
+                cur.execute(_DECIDE, [stream])
+            found = cur.fetchone()
+            if idempotency_key is not None and found[3] is not None:
+                return self._read_range(cur, int(found[3]), int(found[4]))
+            rows, recorded = self._record(stream, events, expected_version, found, meta, meta_json)
+            _insert_values(cur, rows)
+            if idempotency_key is not None:
+                cur.execute(_INSERT_IDEM, [idempotency_key, stream, recorded[0].position, recorded[-1].position])
+        return recorded
+
+    @staticmethod
+    def _record(stream, events, expected_version, found, meta, meta_json):
+        """Check the expected version against `found` (stream version, head position, head hash); build the rows."""
+        current = int(found[0])
+        if expected_version is NO_STREAM:
+            ok = current == 0
+        elif expected_version is ANY:
+            ok = True
+        else:
+            ok = current == int(expected_version)
+        if not ok:
+            raise WrongExpectedVersion(stream, expected_version, current)
+        position, previous = (int(found[1]), found[2]) if found[1] is not None else (0, GENESIS_HASH)
+        recorded_at = now_iso()
+        rows, recorded = [], []
+        for offset, ev in enumerate(events, start=1):
+            position += 1
+            event_id = str(uuid.uuid4())
+            data = _event_data(ev)
+            data_json = _CANONICAL.encode(data)
+            digest = chain_hash(
+                position=position, id=event_id, type=ev.type, version=ev.version, stream=stream,
+                stream_version=current + offset, data=data_json, metadata=meta_json,
+                recorded_at=recorded_at, previous=previous,
+            )
+            previous = digest
+            rows.append((position, event_id, stream, current + offset, ev.type, ev.version,
+                         data_json, meta_json, recorded_at, digest))
+            recorded.append(RecordedEvent(position, event_id, stream, current + offset, ev.type,
+                                          ev.version, data, meta, recorded_at, digest, data_json, meta_json))
+        return rows, recorded
 
     # --- reading ---------------------------------------------------------------------------------
 

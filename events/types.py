@@ -98,18 +98,52 @@ class ThreadOpened(Event):
     title: str = ""
 
 
-@event
 @dataclass(frozen=True)
-class CommentPosted(Event):
+class CommentPostedV1(Event):
+    """CommentPosted as first written: the author's name and email in plain text. Read as v2 (upcast)."""
+
     type: ClassVar[str] = "CommentPosted"
     version: ClassVar[int] = 1
     personal: ClassVar[tuple[str, ...]] = ("author_email", "author_id")
     comment_id: str
     body: str
     author_name: str
-    author_id: str  # "guest:<token id>" or "user:<pk>": who may edit
+    author_id: str
     parent_id: str | None = None
     author_email: str | None = None
+
+
+@event
+@dataclass(frozen=True)
+class CommentPosted(Event):
+    """v2: the author's name and email are sealed with the author's key (events.people); erasable.
+
+    `author_name`/`author_email` in plain text remain only for rows upcast from v1.
+    """
+
+    type: ClassVar[str] = "CommentPosted"
+    version: ClassVar[int] = 2
+    personal: ClassVar[tuple[str, ...]] = ("author_email", "author_id", "sealed_author")
+    comment_id: str
+    body: str
+    author_id: str  # "guest:<token id>" or "user:<pk>": who may edit; the key's owner
+    parent_id: str | None = None
+    sealed_author: str | None = None  # Fernet token of {"name", "email"}
+    author_name: str | None = None
+    author_email: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for legacy in ("author_name", "author_email"):  # plain text only in rows upcast from v1
+            if data[legacy] is None:
+                del data[legacy]
+        return data
+
+
+@upcaster("CommentPosted", 1)
+def _comment_posted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    data.setdefault("sealed_author", None)
+    return data
 
 
 @event
@@ -132,6 +166,17 @@ class CommentDeleted(Event):
     comment_id: str
     deleted_by: str
     reason: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class PersonErased(Event):
+    """A person's key was destroyed: projections show their sealed fields as erased from here on."""
+
+    type: ClassVar[str] = "PersonErased"
+    version: ClassVar[int] = 1
+    person: str
+    bodies: str = "kept"  # "kept" or "hidden": the fate of the person's comment bodies
 
 
 @event

@@ -47,11 +47,32 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> 
             frames.append(LiveFrame(position=ev.position, thread_key=ev.stream,
                                     stream_version=ev.stream_version, frame=encode_frame(frame)))
         done = ev.position
+    erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
+                      for row in state.memory.comments_by_author(ev.data["person"])}
     state.flush()
     if frames:
         LiveFrame.objects.using(using).bulk_create(frames)
     _set_checkpoint(done, THREAD_PROJECTOR, using)
+    for key in sorted(erased_threads):
+        _reproject_frames(key, using)
     return frames
+
+
+def _reproject_frames(key: str, using: str) -> None:
+    """After an erasure, re-encode the thread's stored frames as a rebuild would (names erased), and drop its
+    snapshots (they hold the names); both are derived data, recomputed from the log and the remaining keys."""
+    from events.people import KeyRing
+
+    from .models import ThreadSnapshot
+    from .rebuild import fold
+    from .state import MemoryState
+
+    _, frames = fold(EventStore(using).read_stream(key), MemoryState(keys=KeyRing(using)))
+    stored = dict(LiveFrame.objects.using(using).filter(thread_key=key).values_list("position", "frame"))
+    for frame in frames:
+        if stored.get(frame.position) != frame.frame:
+            LiveFrame.objects.using(using).filter(position=frame.position).update(frame=frame.frame)
+    ThreadSnapshot.objects.using(using).filter(thread_key=key).delete()
 
 
 def project_pending(store: EventStore, recorded: Sequence[RecordedEvent] = (), *, batch: int = 1000) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from events.people import KeyRing
 from events.store import EventStore, RecordedEvent
 
 from .base import THREAD_PROJECTOR, _set_checkpoint
@@ -25,11 +26,16 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
     for ev in events:
         frame = apply(state, ev, frames=frames_too, render=frames_too)
         if frame is not None:
-            frames.append(LiveFrame(position=ev.position, thread_key=ev.stream,
-                                    stream_version=ev.stream_version, frame=encode_frame(frame)))
+            # Positional (field order: position, thread_key, stream_version, frame): Django's fast path.
+            frames.append(LiveFrame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
         if progress:
             progress(ev.position)
     return state, frames
+
+
+def _scratch(using: str) -> MemoryState:
+    """An empty state whose key ring holds every person's key, read once (sealed names are unsealed in bulk)."""
+    return MemoryState(keys=KeyRing(using, preload=True))
 
 
 def rebuild(store: EventStore, progress: Progress | None = None) -> int:
@@ -37,7 +43,7 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     using = store.using
     with store.write_transaction():
         head = store.head()
-        state, frames = fold(store.iter_all(0, until=head), progress=progress)
+        state, frames = fold(store.iter_all(0, until=head), _scratch(using), progress=progress)
         for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView):
             model.objects.using(using).all().delete()
         bulk_write(state, using)
@@ -63,7 +69,7 @@ def verify(store: EventStore, progress: Progress | None = None) -> Difference | 
     using = store.using
     with store.write_transaction():  # a stable snapshot: no append while we compare
         head = store.head()
-        state, frames = fold(store.iter_all(0, until=head), progress=progress)
+        state, frames = fold(store.iter_all(0, until=head), _scratch(using), progress=progress)
         live_threads = {m.key: thread_row(m) for m in ThreadView.objects.using(using).all()}
         for key in sorted(set(live_threads) | set(state.threads)):
             a, b = live_threads.get(key), state.threads.get(key)

@@ -10,21 +10,28 @@ import json
 
 from django.db import IntegrityError, transaction
 
+from events.people import KeyRing
 from events.store import EventStore
 
 from .models import ThreadSnapshot
 from .rebuild import fold
+from .thread import ERASED_BODY_HTML
 from .state import COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, ThreadRow
 
 SNAPSHOT_EVERY = 5_000
-_COMMENT_STORED = [f for f in COMMENT_FIELDS if f != "body_html"]  # rendered on display
+
+
+def _stored(row: CommentRow, name: str):
+    if name == "body_html" and row.body_html != ERASED_BODY_HTML:
+        return None  # rendered on display
+    return getattr(row, name)
 
 
 def dump_state(state: MemoryState, key: str) -> str:
     thread = state.threads[key]
     return json.dumps({
         "thread": [getattr(thread, f) for f in THREAD_FIELDS],
-        "comments": [[getattr(c, f) for f in _COMMENT_STORED] for c in state.comments.values()],
+        "comments": [[_stored(c, f) for f in COMMENT_FIELDS] for c in state.comments.values()],
         "votes": [[c, v, value] for (c, v), value in state.votes.items()],
     }, separators=(",", ":"))
 
@@ -35,7 +42,7 @@ def load_state(text: str) -> MemoryState:
     thread = ThreadRow(*raw["thread"])
     state.threads[thread.key] = thread
     for values in raw["comments"]:
-        row = CommentRow(**dict(zip(_COMMENT_STORED, values)), body_html=None)
+        row = CommentRow(**dict(zip(COMMENT_FIELDS, values)))
         state.comments[row.id] = row
     state.votes = {(c, v): value for c, v, value in raw["votes"]}
     return state
@@ -58,6 +65,7 @@ def ensure(store: EventStore, key: str) -> int:
         return 0
     snap = latest(key, using=using)
     state = load_state(snap.state) if snap else MemoryState()
+    state.keys = KeyRing(using)
     written = 0
     while version - done >= SNAPSHOT_EVERY:
         target = done + SNAPSHOT_EVERY
@@ -81,6 +89,7 @@ def state_at(store: EventStore, key: str, position: int | None) -> MemoryState:
     ensure(store, key)
     snap = latest(key, until_position=position, using=store.using)
     state = load_state(snap.state) if snap else MemoryState()
+    state.keys = KeyRing(store.using)
     events = store.read_stream(key, snap.stream_version if snap else 0, until_position=position)
     return fold(events, state, frames_too=False)[0]
 

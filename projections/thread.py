@@ -8,12 +8,22 @@ import json
 from typing import Any
 
 from events.store import RecordedEvent, canonical_json
+from events.people import ERASED
 from events.types import public_data
 
 from .render import render_body
 from .state import CommentRow, State, ThreadRow
 
 DELETED_NAME = "[deleted]"
+ERASED_BODY_HTML = "<p><em>[erased]</em></p>"
+
+
+def author_name(state: State, data: dict[str, Any]) -> str:
+    """The author's name: unsealed with the author's key (v2), plain (v1), or ERASED once the key is gone."""
+    if data.get("sealed_author"):
+        fields = state.keyring().unseal(data["author_id"], data["sealed_author"])
+        return ERASED if fields is None else str(fields.get("name", ""))
+    return data.get("author_name") or ""
 
 
 def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -55,6 +65,13 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     render=False: body_html is then rendered when a comment is shown (None until then).
     """
     data = ev.data
+    if ev.type == "PersonErased":
+        for row in state.comments_by_author(data["person"]):
+            row.author_name = ERASED
+            if data.get("bodies") == "hidden" and not row.deleted:
+                row.body, row.body_html = "", ERASED_BODY_HTML
+            state.put_comment(row)
+        return None
     thread = state.thread(ev.stream)
     comment: CommentRow | None = None
     parent: CommentRow | None = None
@@ -68,9 +85,11 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
         comment = CommentRow(
             id=data["comment_id"], thread_key=ev.stream, parent_id=parent_id,
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
-            position=ev.position, author_name=data["author_name"], author_id=data["author_id"],
+            position=ev.position, author_name=author_name(state, data), author_id=data["author_id"],
             body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
         )
+        if comment.author_name == ERASED and state.keyring().bodies_hidden(comment.author_id):
+            comment.body, comment.body_html = "", ERASED_BODY_HTML
         if parent is not None:
             parent.children += 1
             parent.reply_count += 1
@@ -79,7 +98,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
         state.put_comment(comment)
     elif ev.type == "CommentEdited":
         comment = state.comment(data["comment_id"])
-        if comment is not None and not comment.deleted:
+        if comment is not None and not comment.deleted and comment.body_html != ERASED_BODY_HTML:
             comment.body = data["body"]
             comment.body_html = render_body(data["body"]) if render else None
             comment.edited_at = ev.recorded_at
@@ -111,11 +130,14 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     state.put_thread(thread)
     if not frames:
         return None
+    event_data = public_data(ev.type, data)
+    if "body" in event_data and comment is not None and comment.body_html == ERASED_BODY_HTML:
+        event_data["body"] = ERASED  # an erased person's hidden body stays hidden in the feed too
     frame: dict[str, Any] = {
         "type": "event",
         "position": ev.position,
         "stream_version": ev.stream_version,
-        "event": {"type": ev.type, "version": ev.version, "data": public_data(ev.type, data)},
+        "event": {"type": ev.type, "data": event_data},
         "counts": _counts(thread, comment, parent),
     }
     if comment is not None and ev.type != "VoteCast":

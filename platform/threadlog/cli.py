@@ -208,13 +208,35 @@ def cmd_audit_thread(args) -> int:
 
 def cmd_export(args) -> int:
     from events.audit import export_lines
+    from events.people import KeyRing, export_keys, reveal
     from events.store import get_store
 
     store = get_store()
+    if args.keys:
+        with open(args.keys, "w", encoding="utf-8") as fh:
+            json.dump(export_keys(), fh)
+    keys = KeyRing(preload=True) if args.readable else None
     advance, bar = _progress(store.head(), "export")
     with bar:
         for line in export_lines(store, progress=advance):
+            if keys is not None:
+                line = json.dumps(reveal(json.loads(line), keys), ensure_ascii=False, sort_keys=True)
             sys.stdout.write(line + "\n")
+    return 0
+
+
+def cmd_erase_person(args) -> int:
+    from threadlog.commands import Actor, CommandError, ErasePerson, handle
+
+    try:
+        from django.conf import settings
+
+        bodies = args.bodies or settings.THREADLOG["ERASED_BODIES"]
+        result = handle(ErasePerson(person=args.person, bodies=bodies), Actor("system:cli", is_staff=True))
+    except CommandError as exc:
+        print(f"{exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"erased {args.person} (bodies {bodies}); PersonErased at position {result.position}")
     return 0
 
 
@@ -227,9 +249,16 @@ def cmd_import(args) -> int:
     try:
         with open(args.file, encoding="utf-8") as fh:
             rows = parse_export(fh)
+        if args.keys:
+            from events.people import import_keys
+
+            with open(args.keys, encoding="utf-8") as fh:
+                keys = json.load(fh)
         advance, bar = _progress(len(rows), "import")
         with bar:
             n = import_rows(store, rows, progress=advance)
+        if args.keys:
+            import_keys(keys)
     except (ImportRefused, OSError) as exc:
         print(f"import refused: {exc}", file=sys.stderr)
         return 1
@@ -298,10 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_audit_thread)
 
     p = sub.add_parser("export", help="write the log as JSON lines (hashes included) to stdout")
+    p.add_argument("--keys", metavar="FILE", help="also write the people's keys (kept apart from the log) to FILE")
+    p.add_argument("--readable", action="store_true",
+                   help="open sealed personal fields ([erased] where the key is gone); such a file is not importable")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("import", help="load an export into an empty store (refused if its chain does not verify)")
     p.add_argument("file")
+    p.add_argument("--keys", metavar="FILE", help="the people's keys written by export --keys")
     p.set_defaults(func=cmd_import)
+    p = sub.add_parser("erase-person", help="destroy a person's key: their name, email and IP hash read [erased]")
+    p.add_argument("person", help='the actor id, e.g. "guest:AbC…" or "user:3" (see audit log)')
+    p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
+                   help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
+    p.set_defaults(func=cmd_erase_person)
     return parser
 
 

@@ -66,7 +66,10 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'threadlog.sqlite3'}"
-    db = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    # No persistent connections: under ASGI each request's sync code may run on its own thread, and a
+    # connection kept for CONN_MAX_AGE stays open on a finished thread (Django's docs: disable them with ASGI).
+    # 8 concurrent clients leaked 80+ PostgreSQL connections, then "too many clients" 500s.
+    db = dj_database_url.parse(url, conn_max_age=0)
     if db["ENGINE"] == "django.db.backends.sqlite3":
         Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, which serialises appends

@@ -64,7 +64,8 @@ def test_thread_as_it_stood_and_the_diff_between_two_points(story):
 
 def test_export_then_import_reproduces_positions_hashes_and_projections(make_server, tmp_path):
     source = make_server(demo=True)
-    exported = source.cli("export").stdout
+    keys = tmp_path / "keys.json"
+    exported = source.cli("export", "--keys", str(keys)).stdout
     lines = exported.splitlines()
     assert len(lines) > 40 and all(json.loads(line)["hash"] for line in lines)
     dump = tmp_path / "log.jsonl"
@@ -73,7 +74,7 @@ def test_export_then_import_reproduces_positions_hashes_and_projections(make_ser
     target = make_server()
     target.env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
     target.cli("migrate", "--verbosity", "0")
-    result = target.cli("import", str(dump), check=False)
+    result = target.cli("import", str(dump), "--keys", str(keys), check=False)
     assert result.returncode == 0, result.stderr
     assert target.cli("export").stdout == exported
     assert target.cli("audit", "verify", check=False).returncode == 0

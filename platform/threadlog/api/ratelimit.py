@@ -26,7 +26,7 @@ class SlidingWindow:
             while hits and hits[0] <= now - seconds:
                 hits.popleft()
             if len(hits) >= limit:
-                raise RateLimited(hits[0] + seconds - now)
+                raise RateLimited((hits[0] if hits else now) + seconds - now)  # a limit of 0: no hits yet
             hits.append(now)
             if len(self._hits) > 100_000:  # forget idle clients
                 for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - seconds][:50_000]:

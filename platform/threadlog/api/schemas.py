@@ -1,7 +1,7 @@
 """Request bodies: shape and size are checked here, before any handler runs."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Optional
 
 from ninja import Schema
 from pydantic import ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
@@ -42,7 +42,14 @@ class PostCommentIn(_Strict):
 
 
 class VoteIn(_Strict):
-    value: Literal[1, -1, 0]
+    value: StrictInt  # not Literal[1, -1, 0]: a Literal accepts true and 1.0 even in strict mode
+
+    @field_validator("value")
+    @classmethod
+    def _vote(cls, value: int) -> int:
+        if value not in (1, -1, 0):
+            raise ValueError("must be 1, -1 or 0")
+        return value
 
 
 class EditIn(_Strict):

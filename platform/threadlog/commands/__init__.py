@@ -1,7 +1,7 @@
 """Commands and their handlers: the only callers of append. Entry points build a command and call `handle`."""
 from .errors import CommandError
 from .handlers import HANDLERS, Actor, Result, handle
-from .messages import CastVote, DeleteComment, EditComment, PostComment
+from .messages import CastVote, DeleteComment, EditComment, ErasePerson, PostComment
 
 __all__ = ["CommandError", "HANDLERS", "Actor", "Result", "handle", "CastVote", "DeleteComment", "EditComment",
-           "PostComment"]
+           "ErasePerson", "PostComment"]

@@ -13,14 +13,15 @@ from typing import Any, Callable
 from django.conf import settings
 from django.db import transaction
 
-from events.store import NO_STREAM, EventStore, RecordedEvent, get_store
-from events.types import CommentDeleted, CommentEdited, CommentPosted, ThreadOpened, VoteCast
+from events.people import erase_key, seal
+from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, get_store
+from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
 from projections.base import project_pending
 from projections.models import CommentView, ThreadView, VoteView
 from projections.ranking import epoch_seconds
 
 from .errors import CommandError, not_found
-from .messages import CastVote, DeleteComment, EditComment, PostComment
+from .messages import CastVote, DeleteComment, EditComment, ErasePerson, PostComment
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,11 @@ def on_appended(callback: Callable[[int], None]) -> None:
 
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
             idempotency_key: str | None) -> list[RecordedEvent]:
+    metadata = actor.metadata()
+    if "ip_hash" in metadata:  # personal: sealed with the actor's key, erasable
+        metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using)
     recorded = store.append(thread, events, expected_version=expected, idempotency_key=idempotency_key,
-                            metadata=actor.metadata())
+                            metadata=metadata)
     project_pending(store, recorded)
     last = recorded[-1].position
     for callback in _after_commit:
@@ -99,10 +103,9 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
         if parent.deleted:
             raise CommandError("parent_deleted", "cannot reply to a deleted comment", 409)
     comment_id = str(uuid.uuid4())
-    posted = CommentPosted(
-        comment_id=comment_id, body=cmd.body, author_name=cmd.author_name, author_id=actor.id,
-        parent_id=cmd.parent_id, author_email=cmd.author_email,
-    )
+    sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using)
+    posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
+                           sealed_author=sealed)
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
     expected = thread.stream_version if thread else NO_STREAM
     recorded = _commit(store, cmd.thread, events, expected=expected, actor=actor, idempotency_key=idempotency_key)
@@ -164,11 +167,27 @@ def delete_comment(cmd: DeleteComment, actor: Actor, store: EventStore, idempote
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
 
+PEOPLE_STREAM = "_people"
+
+
+def erase_person(cmd: ErasePerson, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
+    if not actor.is_staff:
+        raise CommandError("forbidden", "only staff may erase a person", 403)
+    if cmd.bodies not in ("kept", "hidden"):
+        raise CommandError("invalid_request", "bodies must be kept or hidden", 422)
+    if not erase_key(cmd.person, bodies=cmd.bodies, using=store.using) and not CommentView.objects.filter(author_id=cmd.person).exists():
+        raise not_found("person", cmd.person)
+    recorded = _commit(store, PEOPLE_STREAM, [PersonErased(person=cmd.person, bodies=cmd.bodies)], expected=ANY,
+                       actor=Actor(actor.id, is_staff=True), idempotency_key=idempotency_key)
+    return Result(recorded, PEOPLE_STREAM, "", recorded[-1].position)
+
+
 HANDLERS: dict[type, Callable[..., Result]] = {
     PostComment: post_comment,
     CastVote: cast_vote,
     EditComment: edit_comment,
     DeleteComment: delete_comment,
+    ErasePerson: erase_person,
 }
 
 

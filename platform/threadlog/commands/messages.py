@@ -30,3 +30,11 @@ class EditComment:
 class DeleteComment:
     comment_id: str
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ErasePerson:
+    """Destroy a person's key: their sealed name, email and IP hash become unreadable everywhere."""
+
+    person: str  # "guest:<token>" or "user:<pk>"
+    bodies: str = "kept"  # or "hidden"

@@ -7,8 +7,10 @@ closed with code 4008 and resumes from its last position, and never stalls the o
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -22,6 +24,19 @@ from .publisher import get_publisher
 THREAD_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
 CLOSE_SLOW_READER = 4008
 CLOSE_BAD_REQUEST = 4400
+# Daphne's send never waits: it hands the frame to Twisted, which buffers without bound. So frames handed over
+# but still unsent in the connection's buffer count against the same bound as the queue.
+WS_FRAME_OVERHEAD = 10  # bytes of WebSocket framing per frame, at most
+
+
+def unsent_bytes(send) -> int:
+    """Bytes accepted for this connection but not yet written to its socket (daphne/Twisted), else 0."""
+    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
+    transport = getattr(protocol, "transport", None)
+    try:
+        return (len(transport.dataBuffer) - transport.offset) + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0  # another server (or the test communicator): its send applies backpressure, or none is known
 
 
 @database_sync_to_async
@@ -46,11 +61,14 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = "__threadlog_no_layer__"
 
     async def connect(self) -> None:
+        self.handed: deque[int] = deque()  # end offset (bytes handed to the server) of each recent frame
+        self.handed_bytes = 0
         self.thread_key = self.scope["url_route"]["kwargs"]["key"]
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=settings.THREADLOG["WS_QUEUE_FRAMES"])
         self.last_sent = 0
         self.sender: asyncio.Task | None = None
         self.registered = False
+        self.overflowed = False
         self.lock = asyncio.Lock()
         if not THREAD_KEY.match(self.thread_key):
             await self.accept()
@@ -104,12 +122,32 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=text)
                     if position is not None:
                         self.last_sent = position
+            if self.unsent_frames() + self.queue.qsize() >= self.queue.maxsize and not self.overflowed:
+                self.overflowed = True
+                await self._overflow()
+                return
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        if text_data is not None:  # every frame (backlog, live, replies) counts towards the socket's backlog
+            size = len(text_data) if text_data.isascii() else len(text_data.encode("utf-8"))
+            self.handed_bytes += size + WS_FRAME_OVERHEAD
+            self.handed.append(self.handed_bytes)
+
+    def unsent_frames(self) -> int:
+        """How many frames handed to the server still sit, wholly or partly, in the socket's write buffer."""
+        written = self.handed_bytes - unsent_bytes(self.base_send)
+        while self.handed and self.handed[0] <= written:
+            self.handed.popleft()
+        return len(self.handed)
 
     def _enqueue(self, position: int | None, text: str) -> None:
         try:
             self.queue.put_nowait((position, text))
         except asyncio.QueueFull:
-            asyncio.get_running_loop().create_task(self._overflow())
+            if not self.overflowed:  # close once, however many frames arrive before the close runs
+                self.overflowed = True
+                self.closer = asyncio.get_running_loop().create_task(self._overflow())  # keep a reference
 
     async def _overflow(self) -> None:
         await self.cleanup()

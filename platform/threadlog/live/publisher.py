@@ -68,6 +68,16 @@ class Publisher:
             self._doorbell_task = self.loop.create_task(self._doorbell())
         await self._started.wait()
 
+    async def stop(self) -> None:
+        """Cancel the tail and the doorbell (a test's event loop ends; a server process exits)."""
+        tasks = [t for t in (self._task, self._doorbell_task, getattr(self.presence, "_refresher", None)) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = self._doorbell_task = None
+        if _publishers.get(self.loop) is self:
+            del _publishers[self.loop]
+
     async def _doorbell(self) -> None:
         layer = get_channel_layer()
         if layer is None:
@@ -111,9 +121,14 @@ class Publisher:
         while True:
             rows = await frames_after(self.position)
             for position, thread_key, stream_version, text in rows:
-                for reader in tuple(self.readers.get(thread_key, ())):
+                readers = tuple(self.readers.get(thread_key, ()))
+                for reader in readers:
                     reader.deliver(position, stream_version, text)
                 self.position = position
+                if readers:
+                    # Let every reader's sender run before the next frame: a burst of frames read in one
+                    # batch must not overflow the bounded queue of a reader that keeps up.
+                    await asyncio.sleep(0)
             if len(rows) < 500:
                 return
 

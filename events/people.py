@@ -1,0 +1,116 @@
+"""Personal data in events, sealed with a per-person key kept outside the log (see docs/erasure.md).
+
+`seal` encrypts a person's fields (name, email, IP hash) with that person's key (Fernet: AES-128-CBC with an
+HMAC) before they enter an event; the ciphertext is what the log stores and hashes. `erase` deletes the key:
+the log and its hash chain stay exactly as they were, and the sealed fields can never be read again, so every
+projection, rebuild and readable export shows ERASED instead.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from .models import PersonKey
+
+ERASED = "[erased]"
+
+
+def seal(person: str, fields: dict[str, Any], *, using: str = "default") -> str:
+    """Encrypt `fields` with the person's key, creating the key on first use."""
+    row = PersonKey.objects.using(using).filter(pk=person).first()
+    if row is None:
+        row = PersonKey.objects.using(using).create(person=person, key=Fernet.generate_key().decode())
+    elif row.key is None:  # erased before: a returning person gets a new key, old data stays unreadable
+        row.key, row.erased_at = Fernet.generate_key().decode(), None
+        row.save(using=using, update_fields=["key", "erased_at"])
+    return Fernet(row.key.encode()).encrypt(json.dumps(fields, separators=(",", ":")).encode()).decode()
+
+
+class KeyRing:
+    """Reads sealed fields. Keys are looked up once per ring; a ring lives for one projection pass."""
+
+    def __init__(self, using: str = "default", preload: bool = False):
+        self.using = using
+        self._keys: dict[str, tuple[Fernet | None, str]] = {}
+        self._complete = preload
+        if preload:
+            for person, key, bodies in PersonKey.objects.using(using).values_list("person", "key", "bodies"):
+                self._keys[person] = (Fernet(key.encode()) if key else None, bodies)
+
+    def _entry(self, person: str) -> tuple[Fernet | None, str]:
+        if person not in self._keys:
+            if self._complete:
+                return (None, "kept")
+            row = PersonKey.objects.using(self.using).filter(pk=person).values_list("key", "bodies").first()
+            self._keys[person] = (Fernet(row[0].encode()) if row and row[0] else None, row[1] if row else "kept")
+        return self._keys[person]
+
+    def _fernet(self, person: str) -> Fernet | None:
+        return self._entry(person)[0]
+
+    def bodies_hidden(self, person: str) -> bool:
+        """Whether an erased person's comment bodies are to be hidden (decided when they were erased)."""
+        fernet, bodies = self._entry(person)
+        return fernet is None and bodies == "hidden"
+
+    def unseal(self, person: str, token: str | None) -> dict[str, Any] | None:
+        """The sealed fields, or None when the person's key is gone (erased)."""
+        if not token:
+            return None
+        fernet = self._fernet(person)
+        if fernet is None:
+            return None
+        try:
+            return json.loads(fernet.decrypt(token.encode()))
+        except (InvalidToken, ValueError):
+            return None
+
+
+def erase_key(person: str, *, bodies: str = "kept", using: str = "default") -> bool:
+    """Destroy the person's key (and record their bodies' fate). Returns False if there was no key to destroy."""
+    now = datetime.now(timezone.utc)
+    updated = PersonKey.objects.using(using).filter(pk=person, key__isnull=False).update(
+        key=None, erased_at=now, bodies=bodies)
+    if not updated:
+        PersonKey.objects.using(using).update_or_create(
+            person=person, defaults={"key": None, "erased_at": now, "bodies": bodies})
+    return bool(updated)
+
+
+def is_erased(person: str, *, using: str = "default") -> bool:
+    return PersonKey.objects.using(using).filter(pk=person, key__isnull=True).exists()
+
+
+def reveal(event: dict[str, Any], keys: KeyRing) -> dict[str, Any]:
+    """An event (as_dict) with its sealed fields opened for staff: the plain values, or ERASED."""
+    out = dict(event)
+    data, meta = dict(out.get("data") or {}), dict(out.get("metadata") or {})
+    if data.get("sealed_author"):
+        fields = keys.unseal(data.get("author_id", ""), data["sealed_author"])
+        data["author_name"] = ERASED if fields is None else fields.get("name")
+        data["author_email"] = ERASED if fields is None else fields.get("email")
+        del data["sealed_author"]
+    writer = data.get("author_id") or data.get("editor_id")
+    if "body" in data and writer and keys.bodies_hidden(str(writer)):
+        data["body"] = ERASED
+    if meta.get("sealed"):
+        fields = keys.unseal(str(meta.get("actor", "")), meta["sealed"])
+        meta["ip_hash"] = ERASED if fields is None else fields.get("ip_hash")
+        del meta["sealed"]
+    out["data"], out["metadata"] = data, meta
+    return out
+
+
+def export_keys(*, using: str = "default") -> dict[str, dict]:
+    return {p: {"key": k, "bodies": b} for p, k, b in PersonKey.objects.using(using).values_list("person", "key", "bodies")}
+
+
+def import_keys(keys: dict[str, dict], *, using: str = "default") -> int:
+    now = datetime.now(timezone.utc)
+    rows = [PersonKey(person=p, key=v["key"], bodies=v.get("bodies", "kept"), erased_at=None if v["key"] else now)
+            for p, v in keys.items()]
+    PersonKey.objects.using(using).bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

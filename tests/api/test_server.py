@@ -1,0 +1,204 @@
+"""Real daphne servers: concurrency on PostgreSQL, the demo thread, and the projections CLI."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from http.cookies import SimpleCookie
+from typing import Any
+
+import pytest
+
+from tests.conftest import unique_key
+
+
+class HttpClient:
+    """One browser-like guest over real HTTP: keeps its signed cookies, sends Origin and JSON."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+            req.add_header("Origin", self.base)
+        if self.cookies:
+            req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        try:
+            resp = urllib.request.urlopen(req, timeout=60)
+        except urllib.error.HTTPError as exc:
+            resp = exc
+        with resp:
+            for header in resp.headers.get_all("Set-Cookie") or []:
+                jar = SimpleCookie()
+                jar.load(header)
+                self.cookies.update({name: morsel.value for name, morsel in jar.items()})
+            raw = resp.read()
+            try:
+                return resp.status, json.loads(raw or b"null")
+            except ValueError:
+                return resp.status, raw[:300].decode(errors="replace")
+
+    def get(self, path: str) -> Any:
+        status, body = self.request("GET", path)
+        assert status == 200, (status, body)
+        return body
+
+
+def _all_events(client: HttpClient, key: str) -> list[dict]:
+    events, after = [], 0
+    while True:
+        page = client.get(f"/api/events?thread={key}&after={after}&limit=1000")
+        events += page["events"]
+        if not page["events"]:
+            return events
+        after = page["next"]
+
+
+def _walk(nodes):
+    for n in nodes:
+        yield n
+        yield from _walk(n["replies"])
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_8_clients_x_100_requests_on_postgresql(make_server, postgres_database):
+    server = make_server(database_url=postgres_database.url).start()
+    key = unique_key("conc")
+    opener = HttpClient(server.url)
+    seeds = []
+    for i in range(4):
+        status, body = opener.request("POST", f"/api/threads/{key}/comments", {"body": f"seed {i}", "author_name": "S"})
+        assert status == 201, body
+        seeds.append(body["comment"]["id"])
+
+    CLIENTS, REQUESTS = 8, 100
+    VALUES = [1, -1, 0, 1, 1, -1]
+    results: list[dict] = [{} for _ in range(CLIENTS)]
+    errors: list[Any] = []
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(i: int) -> None:
+        http = HttpClient(server.url)
+        last: dict[str, int] = {}
+        replies = {s: 0 for s in seeds}
+        appended_votes = posts = 0
+        barrier.wait()
+        try:
+            for j in range(REQUESTS):
+                seed = seeds[(j // 2 + i) % len(seeds)]
+                if j % 2 == 0:
+                    payload = {"body": f"client {i} post {j}", "author_name": f"C{i}"}
+                    if j % 4 == 2:
+                        payload["parent_id"] = seed
+                        replies[seed] += 1
+                    status, body = http.request("POST", f"/api/threads/{key}/comments", payload)
+                    if status != 201:
+                        errors.append((i, j, status, body))
+                    posts += 1
+                else:
+                    value = VALUES[(j // 2 + i) % len(VALUES)]
+                    status, body = http.request("POST", f"/api/comments/{seed}/vote", {"value": value})
+                    if status != 200:
+                        errors.append((i, j, status, body))
+                    if last.get(seed, 0) != value:
+                        appended_votes += 1
+                    last[seed] = value
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append((i, repr(exc)))
+        results[i] = {"last": last, "replies": replies, "votes": appended_votes, "posts": posts}
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[:5]
+    assert all(r for r in results)
+
+    total_posts = sum(r["posts"] for r in results)
+    assert total_posts == CLIENTS * REQUESTS // 2
+    thread = opener.get(f"/api/threads/{key}")
+    assert thread["comment_count"] == len(seeds) + total_posts
+
+    page = opener.get(f"/api/threads/{key}/comments?sort=oldest&limit=200")
+    tops, cursor = list(page["comments"]), page["next_cursor"]
+    while cursor:
+        page = opener.get(f"/api/threads/{key}/comments?sort=oldest&limit=200&cursor={cursor}")
+        tops += page["comments"]
+        cursor = page["next_cursor"]
+    every = list(_walk(tops))
+    assert len(every) == len({c["id"] for c in every}) == thread["comment_count"]
+    by_id = {c["id"]: c for c in every}
+    for seed in seeds:
+        values = [r["last"].get(seed, 0) for r in results]
+        up, down = values.count(1), values.count(-1)
+        c = by_id[seed]
+        assert (c["up"], c["down"], c["score"]) == (up, down, up - down), seed
+        assert c["reply_count"] == sum(r["replies"][seed] for r in results)
+    assert sum(c["up"] + c["down"] for c in every) == sum(
+        sum(1 for v in r["last"].values() if v) for r in results)
+
+    # the log: one event per accepted change, stream versions 1..N without gaps, positions increasing
+    events = _all_events(opener, key)
+    expected = 1 + len(seeds) + total_posts + sum(r["votes"] for r in results)
+    assert len(events) == expected
+    assert [e["stream_version"] for e in events] == list(range(1, expected + 1))
+    positions = [e["position"] for e in events]
+    assert positions == sorted(set(positions))
+    assert thread["position"] == positions[-1]
+
+    verify = server.cli("projections", "verify", check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_demo_thread_and_cli(make_server):
+    server = make_server(demo=True).start()
+    http = HttpClient(server.url)
+    thread = http.get("/api/threads/demo")
+    assert thread["comment_count"] == 8 and thread["title"]
+    page = http.get("/api/threads/demo/comments")
+    assert page["comment_count"] == 8
+    tops = page["comments"]
+    assert len(tops) == 4
+    every = list(_walk(tops))
+    assert len(every) == 8
+    assert max(c["depth"] for c in every) == 3
+    # a chain four levels deep: top -> reply -> reply -> reply
+    chain = [t for t in tops if t["replies"] and t["replies"][0]["replies"]]
+    assert len(chain) == 1
+    node, depth = chain[0], 0
+    while node["replies"]:
+        node, depth = node["replies"][0], depth + 1
+        assert node["depth"] == depth and node["parent_id"]
+    assert depth == 3
+    assert all(c["up"] + c["down"] > 0 for c in every)
+    assert any(c["down"] > 0 for c in every) and sum(c["score"] for c in every) > 0
+    by_name = {c["author"]["name"] for c in every}
+    assert len(by_name) >= 5
+    assert sorted(http.get("/api/threads/demo/comments?sort=most_voted")["comments"],
+                  key=lambda c: -c["score"]) == http.get("/api/threads/demo/comments?sort=most_voted")["comments"]
+    head = http.get("/api/events?limit=1")["head"]
+
+    # loading the demo again changes nothing
+    again = server.cli("demo")
+    assert again.returncode == 0 and "already present" in again.stdout
+    assert http.get("/api/events?limit=1")["head"] == head
+    assert http.get("/api/threads/demo")["comment_count"] == 8
+
+    # rebuild then verify, on the running server's database; the API serves the same thread after
+    rebuilt = server.cli("projections", "rebuild", check=False)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    verified = server.cli("projections", "verify", check=False)
+    assert verified.returncode == 0, verified.stderr
+    assert "equals" in verified.stdout
+    assert http.get("/api/threads/demo/comments") == page
+    # and writes continue after a rebuild
+    status, body = http.request("POST", "/api/threads/demo/comments", {"body": "after", "author_name": "Z"})
+    assert status == 201 and body["position"] == head + 1
+    assert server.cli("projections", "verify", check=False).returncode == 0
