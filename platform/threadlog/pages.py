@@ -1,20 +1,20 @@
 """The reader's pages: the demo article with its thread, any thread at /t/<key>, and the embed script."""
 from __future__ import annotations
 
-import re
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.static import serve
 
-from events.store import get_store
+from events.store import STREAM_KEY, get_store
 from projections.models import ThreadView
 
 from .api.identity import identify
 
 DEMO_KEY = "demo"
-THREAD_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
+THREAD_KEY = STREAM_KEY  # one definition of a valid key: the store's
 
 
 def _page(request: HttpRequest, key: str, template: str, extra: dict | None = None) -> HttpResponse:
@@ -43,13 +43,38 @@ def thread_page(request: HttpRequest, key: str) -> HttpResponse:
     return _page(request, key, "threadlog/thread.html")
 
 
+STATIC_ROOT = settings.BASE_DIR / "frontend" / "static"
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+
+
+@require_GET
+def static_file(request: HttpRequest, path: str) -> HttpResponse:
+    """The page's and the widget's assets from frontend/static (daphne serves no static files by itself).
+
+    `serve` joins the path safely (no `..`, no absolute paths, no directory listings) and answers
+    If-Modified-Since. Modules are fetched in CORS mode by embedding pages, hence Access-Control-Allow-Origin.
+    """
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if suffix not in STATIC_TYPES:
+        raise Http404("no such file")
+    response = serve(request, path, document_root=str(STATIC_ROOT))
+    response["Content-Type"] = STATIC_TYPES[suffix]
+    response["Cache-Control"] = "public, max-age=60, must-revalidate"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @require_GET
 def embed_js(request: HttpRequest) -> HttpResponse:
-    path = settings.BASE_DIR / "frontend" / "static" / "threadlog" / "embed.js"
+    path = STATIC_ROOT / "threadlog" / "embed.js"
     try:
         body = path.read_text()
     except FileNotFoundError:
         raise Http404("embed.js missing") from None
+    # The widget cannot read the page's template context: hand it the edit window here.
+    body = body.replace("/*EDIT_WINDOW*/900", str(int(settings.THREADLOG["EDIT_WINDOW_SECONDS"])))
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"

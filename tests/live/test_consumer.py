@@ -152,6 +152,20 @@ async def test_reset_when_resume_is_too_old(settings):
     await comm.disconnect()
 
 
+async def test_reset_when_resume_is_ahead_of_the_log():
+    """A reader claiming positions the log never had (the history was rebuilt or replaced) must refetch."""
+    key = unique_key("ws")
+    result = await post(key, "only one")
+    comm = await connect(key, f"?after={result.position + 10_000}")
+    reset = await frame(comm)
+    assert reset["type"] == "reset" and reset["position"] == result.position
+    await comm.send_json_to({"type": "resume", "after": result.position})
+    assert (await frame(comm)) == {"type": "ready", "position": result.position}
+    live = await post(key, "after the reset")
+    assert (await frame(comm))["position"] == live.position
+    await comm.disconnect()
+
+
 async def test_bad_frames_get_an_error_and_the_connection_stays_open():
     key = unique_key("ws")
     await post(key, "x")

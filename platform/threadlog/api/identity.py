@@ -23,11 +23,15 @@ class Identity:
     author: Actor
     is_staff: bool = False
     new_cookies: dict[str, str] = field(default_factory=dict)
+    secure: bool = False
 
     def set_cookies(self, response: HttpResponse) -> None:
+        # Over HTTPS the cookies are SameSite=None; Secure, so the widget embedded on another site (a
+        # cross-site fetch) keeps its guest identity; over plain HTTP browsers only accept Lax.
+        samesite = "None" if self.secure else "Lax"
         for name, value in self.new_cookies.items():
             response.set_signed_cookie(name, value, salt=f"threadlog.{name}", max_age=_MAX_AGE,
-                                       httponly=True, samesite="Lax")
+                                       httponly=True, samesite=samesite, secure=self.secure)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -60,4 +64,4 @@ def identify(request: HttpRequest) -> Identity:
     new: dict[str, str] = {}
     voter = Actor(f"guest:{_cookie(request, VOTER_COOKIE, new)}", request_id=request_id, ip_hash=ip)
     author = Actor(f"guest:{_cookie(request, AUTHOR_COOKIE, new)}", request_id=request_id, ip_hash=ip)
-    return Identity(voter=voter, author=author, new_cookies=new)
+    return Identity(voter=voter, author=author, new_cookies=new, secure=request.is_secure())

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Status
 from ninja.errors import HttpError, ValidationError
 
 from events.people import KeyRing, reveal
-from events.store import get_store
+from events.store import STREAM_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
 from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
@@ -27,8 +27,8 @@ from .schemas import EditIn, PostCommentIn, VoteIn
 
 api = NinjaAPI(title="threadlog", version="1", urls_namespace="api", docs_url="/docs")
 
-THREAD_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+THREAD_KEY = STREAM_KEY  # one definition of a valid key: the store's
+IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,200}\Z")
 
 
 class ApiError(Exception):
@@ -45,6 +45,11 @@ def _api_error(request, exc: ApiError):
 @api.exception_handler(CommandError)
 def _command_error(request, exc: CommandError):
     return error_response(exc.status, exc.code, exc.message)
+
+
+@api.exception_handler(WrongExpectedVersion)
+def _conflict(request, exc: WrongExpectedVersion):
+    return error_response(409, "conflict", "the thread changed while this request was decided; retry it")
 
 
 @api.exception_handler(ratelimit.RateLimited)
@@ -196,7 +201,7 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
                           author_email=payload.author_email, parent_id=parent_id, title=payload.title)
     result = _handle(command, who.author, idempotency_key=_idempotency_key(request))
     who.set_cookies(response)
-    return 201, {"comment": _comment_body(result.comment_id), "position": result.position}
+    return Status(201, {"comment": _comment_body(result.comment_id), "position": result.position})
 
 
 @api.post("/comments/{comment_id}/vote")

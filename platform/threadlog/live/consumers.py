@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 from collections import deque
 from urllib.parse import parse_qs
 
@@ -17,11 +16,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from events.store import STREAM_KEY, get_store
+
 from projections.models import LiveFrame, ThreadView
 
 from .publisher import get_publisher
 
-THREAD_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
+THREAD_KEY = STREAM_KEY  # one definition of a valid key: the store's
 CLOSE_SLOW_READER = 4008
 CLOSE_BAD_REQUEST = 4400
 # Daphne's send never waits: it hands the frame to Twisted, which buffers without bound. So frames handed over
@@ -102,11 +103,15 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         limit = settings.THREADLOG["RESUME_MAX_EVENTS"]
         async with self.lock:
             rows = await backlog(self.thread_key, after, limit + 1)
-            if len(rows) > limit:
-                self.last_sent = await thread_position(self.thread_key)
+            head = await thread_position(self.thread_key)
+            log_head = await database_sync_to_async(get_store().head)()
+            reason = (f"more than {limit} events to replay" if len(rows) > limit
+                      else f"position {after} is ahead of the log ({log_head}): its history changed"
+                      if after > log_head else "")
+            if reason:
+                self.last_sent = head
                 await self.send(text_data=json.dumps(
-                    {"type": "reset", "position": self.last_sent,
-                     "reason": f"more than {limit} events to replay: refetch the thread"}))
+                    {"type": "reset", "position": head, "reason": f"{reason}; refetch the thread"}))
                 return
             self.last_sent = after
             for position, _version, text in rows:
