@@ -1,0 +1,11 @@
+// The reader's page (/ and /t/<key>): mount the comment section where the template put its host element.
+import { mountComments } from './comments.js';
+
+const host = document.getElementById('comments');
+if (host) {
+  mountComments(host.querySelector('[data-mount]') || host, {
+    thread: host.dataset.thread,
+    editWindow: Number(host.dataset.editWindow),
+    title: host.dataset.title || '',
+  });
+}
