@@ -51,6 +51,7 @@ bench: install-test
 	$(PY) benchmarks/read.py
 	$(PY) benchmarks/post.py
 	$(PY) benchmarks/fanout.py
+	$(PY) benchmarks/audit.py
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q
