@@ -77,8 +77,10 @@ def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Ac
     return recorded
 
 
-def _replayed(store: EventStore, key: str | None) -> list[RecordedEvent] | None:
-    return store.recorded_for(key) if key else None
+def _replayed(done: list[RecordedEvent]) -> Result:
+    """The result of the first request with this idempotency key, from the events it recorded."""
+    posted = next((e for e in done if e.type == "CommentPosted"), done[0])
+    return Result(done, posted.stream, posted.data.get("comment_id", ""), done[-1].position, replayed=True)
 
 
 def _comment(thread_key: str | None, comment_id: str) -> CommentView:
@@ -92,9 +94,6 @@ def _comment(thread_key: str | None, comment_id: str) -> CommentView:
 
 
 def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
-    if (done := _replayed(store, idempotency_key)) is not None:
-        posted = next(e for e in done if e.type == "CommentPosted")
-        return Result(done, posted.stream, posted.data["comment_id"], done[-1].position, replayed=True)
     thread = ThreadView.objects.filter(pk=cmd.thread).first()
     if cmd.parent_id:
         if thread is None:
@@ -113,8 +112,6 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
 
 
 def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
-    if (done := _replayed(store, idempotency_key)) is not None:
-        return Result(done, done[0].stream, done[0].data["comment_id"], done[-1].position, replayed=True)
     comment = _comment(None, cmd.comment_id)
     if comment.deleted:
         raise CommandError("comment_deleted", "cannot vote on a deleted comment", 409)
@@ -138,14 +135,17 @@ def _may_change(comment: CommentView, actor: Actor) -> None:
         raise CommandError("edit_window_passed", f"comments can be changed for {window // 60} minutes only", 403)
 
 
-def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
-    if (done := _replayed(store, idempotency_key)) is not None:
-        return Result(done, done[0].stream, cmd.comment_id, done[-1].position, replayed=True)
-    comment = _comment(None, cmd.comment_id)
+def _changeable(comment_id: str, actor: Actor, verb: str) -> tuple[CommentView, ThreadView]:
+    """The comment and its thread, if the actor may still edit or delete it."""
+    comment = _comment(None, comment_id)
     if comment.deleted:
-        raise CommandError("comment_deleted", "a deleted comment cannot be edited", 409)
+        raise CommandError("comment_deleted", f"a deleted comment cannot be {verb}", 409)
     _may_change(comment, actor)
-    thread = ThreadView.objects.get(pk=comment.thread_key)
+    return comment, ThreadView.objects.get(pk=comment.thread_key)
+
+
+def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
+    comment, thread = _changeable(cmd.comment_id, actor, "edited")
     if comment.body == cmd.body:
         return Result([], thread.key, comment.id, thread.last_position)
     recorded = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
@@ -154,13 +154,7 @@ def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_
 
 
 def delete_comment(cmd: DeleteComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
-    if (done := _replayed(store, idempotency_key)) is not None:
-        return Result(done, done[0].stream, cmd.comment_id, done[-1].position, replayed=True)
-    comment = _comment(None, cmd.comment_id)
-    if comment.deleted:
-        raise CommandError("comment_deleted", "the comment is already deleted", 409)
-    _may_change(comment, actor)
-    thread = ThreadView.objects.get(pk=comment.thread_key)
+    comment, thread = _changeable(cmd.comment_id, actor, "deleted")
     event = CommentDeleted(comment_id=comment.id, deleted_by=actor.id, reason=cmd.reason)
     recorded = _commit(store, thread.key, [event], expected=thread.stream_version, actor=actor,
                        idempotency_key=idempotency_key)
@@ -197,5 +191,7 @@ def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
     store = store or get_store()
     scoped_key = f"{actor.id}:{idempotency_key}" if idempotency_key else None
     with store.write_transaction():
+        if scoped_key and (done := store.recorded_for(scoped_key)) is not None:
+            return _replayed(done)  # a retry: the first result, nothing appended
         project_pending(store)
         return HANDLERS[type(command)](command, actor, store, scoped_key)
