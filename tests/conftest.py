@@ -210,6 +210,11 @@ def server(make_server) -> Server:
     return make_server(demo=True).start()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: they are the slowest, and the rest should report first."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def pytest_sessionfinish(session, exitstatus):
     var = ROOT / "var"
     for f in var.glob(f"test-{os.getpid()}.sqlite3*"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 import urllib.request
 from dataclasses import dataclass, field
@@ -26,9 +27,13 @@ EMBEDDER_PORT = free_port()
 EMBEDDER = f"http://localhost:{EMBEDDER_PORT}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is open, which would
+    make every later test see "a running event loop" (Django refuses sync ORM calls then)."""
     if not Path(CHROMIUM).exists():
+        if os.environ.get("THREADLOG_REQUIRE_SERVICES") == "1":
+            pytest.fail("Debian's chromium is required here (make browser-deps) but is not installed")
         pytest.skip("Debian's chromium is not installed (make browser-deps)")
     from playwright.sync_api import sync_playwright
 
