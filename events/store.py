@@ -176,7 +176,7 @@ def _parse_metadata(text: str) -> dict[str, Any]:
     cached = _META_CACHE.get(text)
     if cached is not None:
         return dict(cached)
-    parsed = json.loads(text)
+    parsed = _loads(text)
     if type(parsed) is dict and all(type(v) in _PLAIN for v in parsed.values()):
         if len(_META_CACHE) >= 4096:
             _META_CACHE.clear()
@@ -184,9 +184,25 @@ def _parse_metadata(text: str) -> dict[str, Any]:
     return parsed
 
 
+_SCAN = json.JSONDecoder().scan_once  # the C scanner behind json.loads
+
+
+def _loads(text: str) -> Any:
+    """json.loads(text) for stored (canonical, whitespace-free) JSON without the whitespace skipping around it;
+    anything else goes to json.loads itself (and its errors)."""
+    if text.__class__ is str:
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
+
+
 def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
     position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
-    parsed = json.loads(data)
+    parsed = _loads(data)
     if type_ in _TYPES and version < _TYPES[type_].version:
         version, parsed = upcast(type_, version, parsed)
     return RecordedEvent(

@@ -211,18 +211,26 @@ class DatabaseState:
             model = ThreadView(**{n: getattr(row, n) for n in THREAD_FIELDS})
             model.save(using=db, force_update=key in self._existing_threads, force_insert=key not in self._existing_threads)
             self._existing_threads.add(key)
+        names = COMMENT_FIELDS + RANK_FIELDS
+        new_comments = []
         for cid in self._dirty_comments:
-            model = comment_model(self.memory.comments[cid])
-            existing = cid in self._existing_comments
-            model.save(using=db, force_update=existing, force_insert=not existing)
-            self._existing_comments.add(cid)
+            if cid in self._existing_comments:
+                comment_model(self.memory.comments[cid]).save(using=db, force_update=True)
+            else:
+                new_comments.append(self.memory.comments[cid])
+        if new_comments:  # new rows in one executemany (what force_insert saves one by one would write)
+            insert_rows(CommentView, names, ([getattr(r, n) for n in names] for r in new_comments), db)
+            self._existing_comments.update(r.id for r in new_comments)
+        new_votes = []
         for k in self._dirty_votes:
             value = self.memory.votes[k]
             if k in self._existing_votes:
                 VoteView.objects.using(db).filter(comment_id=k[0], voter=k[1]).update(value=value)
             else:
-                VoteView.objects.using(db).create(comment_id=k[0], voter=k[1], value=value)
-                self._existing_votes.add(k)
+                new_votes.append((k[0], k[1], value))
+        if new_votes:
+            insert_rows(VoteView, ["comment_id", "voter", "value"], new_votes, db)
+            self._existing_votes.update((c, v) for c, v, _ in new_votes)
         self._dirty_threads.clear()
         self._dirty_comments.clear()
         self._dirty_votes.clear()

@@ -121,8 +121,8 @@ THREADLOG = {
     "EDIT_WINDOW_SECONDS": int(os.environ.get("EDIT_WINDOW_SECONDS", "900")),
     "RATE_LIMITS": os.environ.get("RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
     # (events, seconds): per guest/user, and per IP (much higher: many readers share one NAT).
-    "RATE_POST": (30, 60),
-    "RATE_VOTE": (240, 60),
+    "RATE_POST": (120, 60),
+    "RATE_VOTE": (1200, 60),
     "RATE_IP_FACTOR": 20,
     "MAX_REQUEST_BYTES": 64 * 1024,
     "MAX_BODY_CHARS": 10_000,

@@ -1,0 +1,134 @@
+"""Create an N-comment thread through the real write path: events appended by the event store, then projected.
+
+    .venv/bin/python benchmarks/make_thread.py [--key KEY] [--comments N] [--replies F] [--votes V] [--seed S]
+
+Comments are top-level or (a fraction F) replies to an earlier comment of the thread, up to 4 levels deep;
+V votes (+1 or -1, each by its own voter on a comment) are spread over the comments, more on early ones.
+Events are appended in batches (`--batch`, one append = one transaction with the expected stream version),
+then the projections are brought up to the head: by a full rebuild when the log held nothing else before
+(fast: a replay into memory and bulk inserts), else by the catch-up runner (`threadlog projections run`).
+
+Reusable from tests and other benchmarks (Django set up by the caller):
+
+    from benchmarks.make_thread import make_thread
+    make_thread("bench-1k", comments=1000)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = ("thread comment reply vote sort page read model event log projection position stream version "
+         "https://example.org/a link ok yes no maybe because").split()
+
+
+def setup_django(migrate: bool = True) -> None:
+    """sys.path, DJANGO_SETTINGS_MODULE (DATABASE_URL picks the database), django.setup(), migrate."""
+    for p in (str(ROOT), str(ROOT / "platform")):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadlog.settings")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int | None = None, seed: int = 0,
+                  title: str = "") -> list:
+    """The events of a thread with `comments` comments and `votes` votes (default: one per two comments)."""
+    from events.types import CommentPosted, ThreadOpened, VoteCast
+
+    rng = random.Random(seed)
+    votes = comments // 2 if votes is None else votes
+    out: list = [ThreadOpened(key=key, title=title or f"benchmark thread {key}")]
+    ids: list[str] = []
+    depth: dict[str, int] = {}
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"threadlog-bench:{key}:{seed}")
+    vote_every = comments / votes if votes else 0.0
+    next_vote, cast = vote_every, set()
+    for i in range(comments):
+        cid = str(uuid.uuid5(namespace, str(i)))
+        parent = None
+        if ids and rng.random() < replies:
+            candidate = ids[int(len(ids) * rng.random() ** 0.5)]  # newer comments get more replies
+            if depth[candidate] < 4:
+                parent = candidate
+        depth[cid] = depth[parent] + 1 if parent else 0
+        body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 30)))
+        author = rng.randrange(max(comments // 10, 1))
+        out.append(CommentPosted(comment_id=cid, body=body, author_name=f"reader {author}",
+                                 author_id=f"guest:bench{author}", parent_id=parent))
+        ids.append(cid)
+        # Votes interleaved with the comments, on comments already posted (early ones get more).
+        while votes and i + 1 >= next_vote and len(cast) < votes:
+            target = ids[int(len(ids) * rng.random() ** 2)]
+            voter = f"guest:voter{rng.randrange(votes * 4)}"
+            if (target, voter) not in cast:
+                cast.add((target, voter))
+                out.append(VoteCast(comment_id=target, voter=voter, value=1 if rng.random() < 0.7 else -1))
+            next_vote += vote_every
+    return out
+
+
+def make_thread(key: str, comments: int = 100_000, *, replies: float = 0.3, votes: int | None = None,
+                seed: int = 0, batch: int = 1000, project: str = "auto", using: str = "default") -> dict:
+    """Append the thread's events in batches, then make the projections current. Returns figures."""
+    from events.store import NO_STREAM, EventStore
+    from projections.base import checkpoint, run_once
+    from projections.rebuild import rebuild
+
+    store = EventStore(using)
+    if store.stream_version(key):
+        raise ValueError(f"thread {key!r} already exists")
+    empty_before = store.head() == 0 and checkpoint(using=using) == 0
+    events = thread_events(key, comments, replies=replies, votes=votes, seed=seed)
+    t0 = time.monotonic()
+    version = 0
+    meta = {"actor": "bench:make_thread"}
+    for i in range(0, len(events), batch):
+        chunk = events[i : i + batch]
+        store.append(key, chunk, expected_version=version or NO_STREAM, metadata=meta)
+        version += len(chunk)
+    appended = time.monotonic() - t0
+    mode = ("rebuild" if empty_before else "runner") if project == "auto" else project
+    t1 = time.monotonic()
+    if mode == "rebuild":
+        rebuild(store)
+    elif mode == "runner":
+        while run_once(store, batch=5000) < store.head():
+            pass
+    projected = time.monotonic() - t1
+    return {"key": key, "comments": comments, "events": len(events), "head": store.head(),
+            "append_seconds": round(appended, 2), "project": mode, "project_seconds": round(projected, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 epilog="DATABASE_URL selects the database (default: the checkout's SQLite file).")
+    ap.add_argument("--key", default=None, help="thread key (default: bench-<N>)")
+    ap.add_argument("--comments", "-n", type=int, default=100_000, help="comments in the thread (default 100000)")
+    ap.add_argument("--replies", type=float, default=0.3, help="fraction of comments that are replies (0.3)")
+    ap.add_argument("--votes", type=int, default=None, help="votes (default: comments / 2)")
+    ap.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    ap.add_argument("--batch", type=int, default=1000, help="events per append (1000)")
+    ap.add_argument("--project", choices=["auto", "rebuild", "runner", "none"], default="auto",
+                    help="how to bring the projections up to date (auto: rebuild if the log was empty, else runner)")
+    args = ap.parse_args()
+    setup_django()
+    print(json.dumps(make_thread(args.key or f"bench-{args.comments}", args.comments, replies=args.replies,
+                                 votes=args.votes, seed=args.seed, batch=args.batch, project=args.project)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Events per second replayed into the projections by `projections.rebuild.rebuild` (SQLite).
+
+    .venv/bin/python benchmarks/rebuild.py [--quick] [--events N] [--repeat R] [--db PATH]
+
+A log of about N events (default 100,000: comments, replies and votes of one thread, made by
+benchmarks/make_thread.py through the event store) in a throw-away SQLite database; then a full rebuild
+(read the log, fold it into memory, replace the read-model tables, write the live frames and the checkpoint),
+timed R times (default 3; the best and the median are reported). The parts are timed too: reading the log
+alone and folding it in memory. Goal: >= 50,000 events/s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="10,000 events, one repeat")
+    ap.add_argument("--events", type=int, default=None, help="about this many events in the log (100000)")
+    ap.add_argument("--repeat", type=int, default=None, help="timed rebuilds (3)")
+    ap.add_argument("--db", default=None, help="SQLite file to build (or reuse) the log in; default: temporary")
+    args = ap.parse_args()
+    events = args.events or (10_000 if args.quick else 100_000)
+    repeat = args.repeat or (1 if args.quick else 3)
+
+    tmp = None
+    if args.db:
+        db = Path(args.db).resolve()
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="threadlog-rebuild-")
+        db = Path(tmp.name) / "rebuild.sqlite3"
+    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ.setdefault("THREADLOG_VAR", str(db.parent))
+    from make_thread import make_thread, setup_django
+
+    setup_django()
+    from django.db import connections
+
+    from events.store import EventStore
+    from projections.models import CommentView, LiveFrame
+    from projections.rebuild import fold, rebuild
+
+    store = EventStore()
+    built = None
+    if store.head() == 0:
+        comments = events * 2 // 3  # + one vote per two comments = `events` events
+        built = make_thread(f"bench-rebuild-{comments}", comments, project="none")
+    head = store.head()
+
+    t0 = time.monotonic()
+    log = list(store.iter_all(0, until=head))
+    read_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    fold(log)
+    fold_s = time.monotonic() - t0
+    del log
+
+    runs = []
+    for _ in range(repeat):
+        t0 = time.monotonic()
+        rebuild(store)
+        runs.append(time.monotonic() - t0)
+    best, median = min(runs), statistics.median(runs)
+    result = {
+        "benchmark": "rebuild", "database": "sqlite", "events": head, "built": built, "unit": "events/s",
+        "rebuild_best": round(head / best, 1), "rebuild_median": round(head / median, 1),
+        "rebuild_seconds": [round(r, 2) for r in runs],
+        "parts": {"read_log": round(head / read_s, 1), "fold_in_memory": round(head / fold_s, 1)},
+        "rows": {"comments": CommentView.objects.count(), "frames": LiveFrame.objects.count()},
+        "goal": {"events_per_s": 50_000, "met": head / median >= 50_000},
+    }
+    print(json.dumps(result, indent=2))
+    if tmp:
+        connections.close_all()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
