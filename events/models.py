@@ -2,8 +2,15 @@
 from django.db import models
 
 
+class PositionField(models.BigIntegerField):
+    """A 64-bit position; on SQLite declared INTEGER so that it *is* the rowid (no second B-tree per row)."""
+
+    def db_type(self, connection):
+        return "integer" if connection.vendor == "sqlite" else super().db_type(connection)
+
+
 class StoredEvent(models.Model):
-    position = models.BigIntegerField(primary_key=True)
+    position = PositionField(primary_key=True)
     id = models.UUIDField(unique=True)
     stream = models.CharField(max_length=200)
     stream_version = models.IntegerField()
@@ -17,7 +24,6 @@ class StoredEvent(models.Model):
     class Meta:
         db_table = "threadlog_events"
         constraints = [models.UniqueConstraint(fields=["stream", "stream_version"], name="threadlog_events_stream_v")]
-        indexes = [models.Index(fields=["type", "position"], name="threadlog_events_type_pos")]
 
 
 class IdempotencyRecord(models.Model):

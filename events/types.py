@@ -133,7 +133,7 @@ class CommentPosted(Event):
     author_email: str | None = None
 
     def to_data(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # all values are flat
         for legacy in ("author_name", "author_email"):  # plain text only in rows upcast from v1
             if data[legacy] is None:
                 del data[legacy]

@@ -1,6 +1,8 @@
 """Read models. Only projectors write these tables; views and consumers only read them."""
 from django.db import models
 
+from events.models import PositionField
+
 
 class Checkpoint(models.Model):
     name = models.CharField(max_length=100, primary_key=True)
@@ -70,7 +72,7 @@ class VoteView(models.Model):
 class LiveFrame(models.Model):
     """The push frame of each event, encoded once by the projector: what the event changed, as it stood then."""
 
-    position = models.BigIntegerField(primary_key=True)
+    position = PositionField(primary_key=True)
     thread_key = models.CharField(max_length=200)
     stream_version = models.IntegerField()
     frame = models.TextField()

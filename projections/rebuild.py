@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from events.people import KeyRing
 from events.store import EventStore, RecordedEvent
@@ -15,8 +15,17 @@ from .thread import apply, encode_frame
 Progress = Callable[[int], None]
 
 
+class Frame(NamedTuple):
+    """A LiveFrame row, as a replay produces it (cheaper than a model instance)."""
+
+    position: int
+    thread_key: str
+    stream_version: int
+    frame: str
+
+
 def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
-         progress: Progress | None = None, *, frames_too: bool = True) -> tuple[MemoryState, list[LiveFrame]]:
+         progress: Progress | None = None, *, frames_too: bool = True) -> tuple[MemoryState, list[Frame]]:
     """Replay events into memory; returns the state and the frames the live path would have stored.
 
     frames_too=False (time travel) skips the frames and leaves body_html to be rendered on display.
@@ -26,8 +35,7 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
     for ev in events:
         frame = apply(state, ev, frames=frames_too, render=frames_too)
         if frame is not None:
-            # Positional (field order: position, thread_key, stream_version, frame): Django's fast path.
-            frames.append(LiveFrame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
+            frames.append(Frame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
         if progress:
             progress(ev.position)
     return state, frames

@@ -1,4 +1,8 @@
-"""Plain text with links -> safe HTML: escaped, paragraphs, auto-linked URLs, then sanitised by nh3."""
+"""Plain text with links -> safe HTML: escaped, paragraphs, auto-linked URLs, then sanitised by nh3.
+
+Most comments hold no link. Their HTML is built directly, escaped exactly as nh3 serialises text, because
+sanitising markup we generated from fully escaped text cannot change it; tests check both paths agree.
+"""
 from __future__ import annotations
 
 import html
@@ -8,7 +12,14 @@ import nh3
 
 _URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
+_PARAGRAPHS = re.compile(r"\n\s*\n")
 LINK_REL = "nofollow ugc noopener"
+_CLEANER = nh3.Cleaner(
+    tags={"p", "br", "a"},
+    attributes={"a": {"href"}},
+    url_schemes={"http", "https"},
+    link_rel=LINK_REL,
+)
 
 
 def _link(url: str) -> str:
@@ -32,14 +43,23 @@ def _inline(text: str) -> str:
     return "<br>".join("".join(out).split("\n"))
 
 
-def render_body(text: str) -> str:
+def _text(text: str) -> str:
+    """Text escaped the way nh3 (html5ever) serialises it."""
+    return (text.replace("&", "&amp;").replace("\u00a0", "&nbsp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\n", "<br>"))
+
+
+def _paragraphs(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", text) if p.strip()]
-    raw = "".join(f"<p>{_inline(p)}</p>" for p in paragraphs)
-    return nh3.clean(
-        raw,
-        tags={"p", "br", "a"},
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https"},
-        link_rel=LINK_REL,
-    )
+    return [p.strip("\n") for p in _PARAGRAPHS.split(text) if p.strip()]
+
+
+def render_sanitised(text: str) -> str:
+    """The general path: build the markup, then let nh3 sanitise it."""
+    return _CLEANER.clean("".join(f"<p>{_inline(p)}</p>" for p in _paragraphs(text)))
+
+
+def render_body(text: str) -> str:
+    if _URL.search(text) or "\x00" in text or "\ufeff" in text:
+        return render_sanitised(text)
+    return "".join(f"<p>{_text(p)}</p>" for p in _paragraphs(text))

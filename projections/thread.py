@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import json
+
+import orjson
 from typing import Any
 
-from events.store import RecordedEvent, canonical_json
+from events.store import RecordedEvent
 from events.people import ERASED
 from events.types import public_data
 
@@ -146,7 +148,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
 
 
 def encode_frame(frame: dict[str, Any]) -> str:
-    return canonical_json(frame)
+    """Once per event, by the projector; the live path and a rebuild use this same encoder (orjson, sorted)."""
+    return orjson.dumps(frame, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def decode_frame(text: str) -> dict[str, Any]:
