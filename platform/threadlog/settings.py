@@ -66,10 +66,10 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'threadlog.sqlite3'}"
-    # No persistent connections: under ASGI each request's sync code may run on its own thread, and a
-    # connection kept for CONN_MAX_AGE stays open on a finished thread (Django's docs: disable them with ASGI).
-    # 8 concurrent clients leaked 80+ PostgreSQL connections, then "too many clients" 500s.
-    db = dj_database_url.parse(url, conn_max_age=0)
+    # Persistent connections: the ASGI app (asgi.py) runs all sync code on one shared thread, so a process
+    # keeps one connection. (With Django's stock per-request threads a kept connection would stay open on
+    # each finished thread: 8 concurrent clients once leaked 80+ PostgreSQL connections.)
+    db = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")))
     if db["ENGINE"] == "django.db.backends.sqlite3":
         Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, which serialises appends
@@ -80,9 +80,8 @@ def _database() -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
         }
         db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    else:
-        db.setdefault("OPTIONS", {})
-        db["CONN_HEALTH_CHECKS"] = True
+    db.setdefault("OPTIONS", {})
+    db["CONN_HEALTH_CHECKS"] = True
     return db
 
 
