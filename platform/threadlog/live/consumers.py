@@ -65,12 +65,14 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.handed: deque[int] = deque()  # end offset (bytes handed to the server) of each recent frame
         self.handed_bytes = 0
         self.thread_key = self.scope["url_route"]["kwargs"]["key"]
-        self.queue: asyncio.Queue = asyncio.Queue(maxsize=settings.THREADLOG["WS_QUEUE_FRAMES"])
+        self.limit = settings.THREADLOG["WS_QUEUE_FRAMES"]
+        self.pending: deque[tuple[int | None, str]] = deque()  # frames not yet handed to the server
         self.last_sent = 0
+        # An idle reader holds no task: a sender task exists only while frames wait (see `deliver`).
         self.sender: asyncio.Task | None = None
+        self.replaying = True  # frames wait until the backlog has been sent
         self.registered = False
         self.overflowed = False
-        self.lock = asyncio.Lock()
         if not THREAD_KEY.match(self.thread_key):
             await self.accept()
             await self.send(text_data=_error("invalid_key", "thread keys are 1-200 of A-Z a-z 0-9 . _ ~ -"))
@@ -94,14 +96,17 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if after is None:
             self.last_sent = await thread_position(self.thread_key)
             await self.send(text_data=json.dumps({"type": "ready", "position": self.last_sent}))
+            self._live()
         else:
             await self.replay(after)  # … then the backlog
-        self.sender = asyncio.get_running_loop().create_task(self.drain())
 
     async def replay(self, after: int) -> None:
         """Send every frame of this thread after `after`, or a reset when that is too much to replay."""
-        limit = settings.THREADLOG["RESUME_MAX_EVENTS"]
-        async with self.lock:
+        self.replaying = True
+        if self.sender is not None:  # let a frame being sent finish first: frames never interleave
+            await asyncio.wait([self.sender])
+        try:
+            limit = settings.THREADLOG["RESUME_MAX_EVENTS"]
             rows = await backlog(self.thread_key, after, limit + 1)
             head = await thread_position(self.thread_key)
             log_head = await database_sync_to_async(get_store().head)()
@@ -118,19 +123,28 @@ class ThreadConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=text)
                 self.last_sent = position
             await self.send(text_data=json.dumps({"type": "ready", "position": self.last_sent}))
+        finally:
+            self._live()
 
-    async def drain(self) -> None:
-        while True:
-            position, text = await self.queue.get()
-            async with self.lock:
+    def _live(self) -> None:
+        self.replaying = False
+        if self.pending and self.sender is None:
+            self.sender = asyncio.get_running_loop().create_task(self._send_pending())
+
+    async def _send_pending(self) -> None:
+        """Hand waiting frames to the server in order, skipping any at or below the last position sent."""
+        try:
+            while self.pending and not self.replaying:
+                position, text = self.pending.popleft()
                 if position is None or position > self.last_sent:
                     await self.send(text_data=text)
                     if position is not None:
                         self.last_sent = position
-            if self.unsent_frames() + self.queue.qsize() >= self.queue.maxsize and not self.overflowed:
-                self.overflowed = True
-                await self._overflow()
-                return
+                if self.unsent_frames() + len(self.pending) >= self.limit:
+                    self._overflow()
+                    return
+        finally:
+            self.sender = None
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
@@ -146,23 +160,28 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             self.handed.popleft()
         return len(self.handed)
 
-    def _enqueue(self, position: int | None, text: str) -> None:
-        try:
-            self.queue.put_nowait((position, text))
-        except asyncio.QueueFull:
-            if not self.overflowed:  # close once, however many frames arrive before the close runs
-                self.overflowed = True
-                self.closer = asyncio.get_running_loop().create_task(self._overflow())  # keep a reference
-
-    async def _overflow(self) -> None:
-        await self.cleanup()
-        await self.close(code=CLOSE_SLOW_READER)
-
-    def deliver(self, position: int, stream_version: int, text: str) -> None:
-        self._enqueue(position, text)
+    def deliver(self, position: int | None, stream_version: int | None, text: str) -> None:
+        """Called by the node's publisher, once per frame of this thread: queue it, never wait for the socket."""
+        if self.overflowed:
+            return
+        self.pending.append((position, text))
+        if len(self.pending) > self.limit:
+            self._overflow()
+        elif self.sender is None and not self.replaying:
+            self.sender = asyncio.get_running_loop().create_task(self._send_pending())
 
     def deliver_presence(self, text: str) -> None:
-        self._enqueue(None, text)
+        self.deliver(None, None, text)
+
+    def _overflow(self) -> None:
+        if not self.overflowed:  # close once, however many frames arrive before the close runs
+            self.overflowed = True
+            self.pending.clear()
+            self.closer = asyncio.get_running_loop().create_task(self._close_slow())  # keep a reference
+
+    async def _close_slow(self) -> None:
+        await self.cleanup()
+        await self.close(code=CLOSE_SLOW_READER)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
@@ -194,8 +213,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if self.registered:
             self.registered = False
             await get_publisher().unregister(self)
-        if self.sender is not None and self.sender is not asyncio.current_task():
-            self.sender.cancel()
+        sender = getattr(self, "sender", None)
+        if sender is not None and sender is not asyncio.current_task():
+            sender.cancel()
 
     async def disconnect(self, code: int) -> None:
         await self.cleanup()

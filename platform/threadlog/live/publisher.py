@@ -26,6 +26,7 @@ from . import presence
 log = logging.getLogger(__name__)
 WAKEUP_GROUP = "threadlog.wakeup"
 NODE_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+PRESENCE_DELAY = 0.15  # seconds over which joins and leaves are announced together
 
 
 class Reader(Protocol):
@@ -59,6 +60,9 @@ class Publisher:
         self._doorbell_task: asyncio.Task | None = None
         self._started = asyncio.Event()
         self.presence = presence.make_presence(NODE_ID)
+        self._presence_due: set[str] = set()
+        self._presence_last: dict[str, float] = {}
+        self._presence_tasks: set[asyncio.Task] = set()
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -71,6 +75,7 @@ class Publisher:
     async def stop(self) -> None:
         """Cancel the tail and the doorbell (a test's event loop ends; a server process exits)."""
         tasks = [t for t in (self._task, self._doorbell_task, getattr(self.presence, "_refresher", None)) if t]
+        tasks += list(self._presence_tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -155,12 +160,35 @@ class Publisher:
         return len(self.readers.get(thread_key, ()))
 
     async def _presence_changed(self, thread_key: str) -> None:
-        await self.presence.set_local(thread_key, self.local_count(thread_key))
-        layer = get_channel_layer()
-        if self.presence.shared and layer is not None:
-            await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
-        else:
-            await self.push_presence(thread_key)
+        """Announce the thread's reader count soon, once for all the joins and leaves of that moment.
+
+        Announcing every join to every reader would cost N² frames while N readers arrive; coalesced over
+        PRESENCE_DELAY it costs about N per burst."""
+        if thread_key in self._presence_due:
+            return
+        self._presence_due.add(thread_key)
+        # A lone change is announced at once; changes within PRESENCE_DELAY of the last announcement wait for
+        # the end of that window and go out together.
+        wait = max(0.0, self._presence_last.get(thread_key, -PRESENCE_DELAY) + PRESENCE_DELAY - self.loop.time())
+        self._presence_tasks.add(task := self.loop.create_task(self._announce_presence(thread_key, wait)))
+        task.add_done_callback(self._presence_tasks.discard)
+
+    async def _announce_presence(self, thread_key: str, wait: float) -> None:
+        if wait:
+            await asyncio.sleep(wait)
+        self._presence_due.discard(thread_key)
+        self._presence_last[thread_key] = self.loop.time()
+        if len(self._presence_last) > 10_000:
+            self._presence_last.clear()
+        try:
+            await self.presence.set_local(thread_key, self.local_count(thread_key))
+            layer = get_channel_layer()
+            if self.presence.shared and layer is not None:
+                await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
+            else:
+                await self.push_presence(thread_key)
+        except Exception:  # presence is best-effort; the next change announces again
+            log.exception("presence announcement failed")
 
     async def push_presence(self, thread_key: str) -> None:
         readers = tuple(self.readers.get(thread_key, ()))
