@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from django.db import connections
 
 from .models import PersonKey
 
@@ -20,13 +21,17 @@ ERASED = "[erased]"
 
 def seal(person: str, fields: dict[str, Any], *, using: str = "default") -> str:
     """Encrypt `fields` with the person's key, creating the key on first use."""
-    row = PersonKey.objects.using(using).filter(pk=person).first()
-    if row is None:
-        row = PersonKey.objects.using(using).create(person=person, key=Fernet.generate_key().decode())
-    elif row.key is None:  # erased before: a returning person gets a new key, old data stays unreadable
-        row.key, row.erased_at = Fernet.generate_key().decode(), None
-        row.save(using=using, update_fields=["key", "erased_at"])
-    return Fernet(row.key.encode()).encrypt(json.dumps(fields, separators=(",", ":")).encode()).decode()
+    with connections[using].cursor() as cur:
+        cur.execute("SELECT key FROM threadlog_person_key WHERE person = %s", [person])
+        row = cur.fetchone()
+    key = row[0] if row else None
+    if key is None:
+        key = Fernet.generate_key().decode()
+        if row is None:
+            PersonKey.objects.using(using).create(person=person, key=key)
+        else:  # erased before: a returning person gets a new key, old data stays unreadable
+            PersonKey.objects.using(using).filter(pk=person).update(key=key, erased_at=None)
+    return Fernet(key.encode()).encrypt(json.dumps(fields, separators=(",", ":")).encode()).decode()
 
 
 class KeyRing:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from django.db import transaction
+from django.db import connections, transaction
 
 from events.store import EventStore, RecordedEvent
 
-from .models import Checkpoint, LiveFrame
+from .models import LiveFrame
 from .state import DatabaseState
 from .thread import apply, encode_frame
 
@@ -20,14 +20,26 @@ THREAD_PROJECTOR = "thread"
 
 
 def checkpoint(name: str = THREAD_PROJECTOR, using: str = "default") -> int:
-    row = Checkpoint.objects.using(using).filter(pk=name).values_list("position", flat=True).first()
-    return int(row or 0)
+    with connections[using].cursor() as cur:
+        cur.execute("SELECT position FROM threadlog_checkpoint WHERE name = %s", [name])
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _set_checkpoint(position: int, name: str, using: str) -> None:
-    updated = Checkpoint.objects.using(using).filter(pk=name).update(position=position)
-    if not updated:
-        Checkpoint.objects.using(using).create(name=name, position=position)
+    with connections[using].cursor() as cur:
+        cur.execute("UPDATE threadlog_checkpoint SET position = %s WHERE name = %s", [position, name])
+        if cur.rowcount == 0:
+            cur.execute("INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
+
+
+def lagging(store: EventStore) -> bool:
+    """Whether the log holds events the thread projection has not applied (one cheap query)."""
+    with store.connection.cursor() as cur:
+        cur.execute("SELECT (SELECT position FROM threadlog_checkpoint WHERE name = %s),"
+                    " (SELECT MAX(position) FROM threadlog_events)", [THREAD_PROJECTOR])
+        done, head = cur.fetchone()
+    return (head or 0) > (done or 0)
 
 
 def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> list[LiveFrame]:
@@ -81,7 +93,7 @@ def project_pending(store: EventStore, recorded: Sequence[RecordedEvent] = (), *
     `recorded` (events the caller just appended) saves a read when nothing else is pending.
     """
     using = store.using
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using, savepoint=False):
         done = checkpoint(using=using)
         if recorded and recorded[0].position == done + 1:
             apply_events(recorded, using=using)

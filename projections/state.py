@@ -129,6 +129,41 @@ def thread_row(model: ThreadView) -> ThreadRow:
     return ThreadRow(**{name: getattr(model, name) for name in THREAD_FIELDS})
 
 
+def comment_from_values(values: tuple) -> CommentRow:
+    row = CommentRow(*values)
+    row.deleted = bool(row.deleted)  # SQLite answers 0/1
+    return row
+
+
+def _statements() -> dict[str, str]:
+    """Plain SQL for the live path's reads and updates (the ORM compiled these on every write)."""
+    q = connections["default"].ops.quote_name  # both back-ends quote with double quotes
+
+    def cols(names):
+        return ", ".join(q(n) for n in names)
+
+    comment_names = COMMENT_FIELDS + RANK_FIELDS
+    return {
+        "thread": f"SELECT {cols(THREAD_FIELDS)} FROM threadlog_thread WHERE {q('key')} = %s",
+        "comment": f"SELECT {cols(COMMENT_FIELDS)} FROM threadlog_comment WHERE id = %s",
+        "vote": "SELECT value FROM threadlog_vote WHERE comment_id = %s AND voter = %s",
+        "update_thread": f"UPDATE threadlog_thread SET {', '.join(f'{q(n)} = %s' for n in THREAD_FIELDS[1:])}"
+                         f" WHERE {q('key')} = %s",
+        "update_comment": f"UPDATE threadlog_comment SET {', '.join(f'{q(n)} = %s' for n in comment_names[1:])}"
+                          " WHERE id = %s",
+        "update_vote": "UPDATE threadlog_vote SET value = %s WHERE comment_id = %s AND voter = %s",
+    }
+
+
+class _LazyStatements(dict):
+    def __missing__(self, name: str) -> str:
+        self.update(_statements())
+        return dict.__getitem__(self, name)
+
+
+_SQL = _LazyStatements()
+
+
 class DatabaseState:
     """Loads rows on first use, remembers what changed, writes it back in `flush` (inside the caller's transaction)."""
 
@@ -145,34 +180,35 @@ class DatabaseState:
         self._dirty_comments: set[str] = set()
         self._dirty_votes: set[tuple[str, str]] = set()
 
+    def _one(self, sql: str, params: list) -> tuple | None:
+        with connections[self.using].cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+
     def thread(self, key: str) -> ThreadRow | None:
         if key not in self._loaded_threads:
             self._loaded_threads.add(key)
-            model = ThreadView.objects.using(self.using).filter(pk=key).first()
-            if model is not None:
+            row = self._one(_SQL["thread"], [key])
+            if row is not None:
                 self._existing_threads.add(key)
-                self.memory.put_thread(thread_row(model))
+                self.memory.put_thread(ThreadRow(*row))
         return self.memory.thread(key)
 
     def comment(self, comment_id: str) -> CommentRow | None:
         if comment_id not in self._loaded_comments:
             self._loaded_comments.add(comment_id)
-            model = CommentView.objects.using(self.using).filter(pk=comment_id).first()
-            if model is not None:
+            row = self._one(_SQL["comment"], [comment_id])
+            if row is not None:
                 self._existing_comments.add(comment_id)
-                self.memory.put_comment(comment_row(model))
+                self.memory.put_comment(comment_from_values(row))
         return self.memory.comment(comment_id)
 
     def vote(self, comment_id: str, voter: str) -> int:
         k = (comment_id, voter)
         if k not in self._loaded_votes:
             self._loaded_votes.add(k)
-            value = (
-                VoteView.objects.using(self.using)
-                .filter(comment_id=comment_id, voter=voter)
-                .values_list("value", flat=True)
-                .first()
-            )
+            found = self._one(_SQL["vote"], [comment_id, voter])
+            value = found[0] if found else None
             if value is not None:
                 self._existing_votes.add(k)
                 self.memory.put_vote(comment_id, voter, value)
@@ -208,14 +244,20 @@ class DatabaseState:
         db = self.using
         for key in self._dirty_threads:
             row = self.memory.threads[key]
-            model = ThreadView(**{n: getattr(row, n) for n in THREAD_FIELDS})
-            model.save(using=db, force_update=key in self._existing_threads, force_insert=key not in self._existing_threads)
+            values = [getattr(row, n) for n in THREAD_FIELDS]
+            if key in self._existing_threads:
+                with connections[db].cursor() as cur:
+                    cur.execute(_SQL["update_thread"], values[1:] + [key])
+            else:
+                insert_rows(ThreadView, THREAD_FIELDS, [values], db)
             self._existing_threads.add(key)
         names = COMMENT_FIELDS + RANK_FIELDS
         new_comments = []
         for cid in self._dirty_comments:
             if cid in self._existing_comments:
-                comment_model(self.memory.comments[cid]).save(using=db, force_update=True)
+                row = self.memory.comments[cid]
+                with connections[db].cursor() as cur:
+                    cur.execute(_SQL["update_comment"], [getattr(row, n) for n in names[1:]] + [cid])
             else:
                 new_comments.append(self.memory.comments[cid])
         if new_comments:  # new rows in one executemany (what force_insert saves one by one would write)
@@ -225,7 +267,8 @@ class DatabaseState:
         for k in self._dirty_votes:
             value = self.memory.votes[k]
             if k in self._existing_votes:
-                VoteView.objects.using(db).filter(comment_id=k[0], voter=k[1]).update(value=value)
+                with connections[db].cursor() as cur:
+                    cur.execute(_SQL["update_vote"], [value, k[0], k[1]])
             else:
                 new_votes.append((k[0], k[1], value))
         if new_votes:
