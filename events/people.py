@@ -49,7 +49,9 @@ class KeyRing:
         if person not in self._keys:
             if self._complete:
                 return (None, "kept")
-            row = PersonKey.objects.using(self.using).filter(pk=person).values_list("key", "bodies").first()
+            with connections[self.using].cursor() as cur:
+                cur.execute("SELECT key, bodies FROM threadlog_person_key WHERE person = %s", [person])
+                row = cur.fetchone()
             self._keys[person] = (Fernet(row[0].encode()) if row and row[0] else None, row[1] if row else "kept")
         return self._keys[person]
 

@@ -13,7 +13,7 @@ from events.store import EventStore
 
 from .models import CommentView, ThreadView
 from .snapshots import state_at
-from .state import COMMENT_FIELDS, CommentRow, MemoryState, comment_row
+from .state import _SQL, COMMENT_FIELDS, CommentRow, MemoryState, ThreadRow, comment_from_values, comment_row
 from .thread import comment_json
 
 SORTS = ("oldest", "newest", "most_voted", "best", "hot")
@@ -170,3 +170,25 @@ def comments_page_at(
         comment_count=thread.comment_count,
         position=thread.last_position,
     )
+
+
+def _one(sql: str, params: list, using: str) -> tuple | None:
+    with connections[using].cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
+def comment_by_id(comment_id: str, *, using: str = "default") -> CommentRow | None:
+    """One comment row (plain SQL: on the write path the ORM's query building cost more than the query)."""
+    row = _one(_SQL["comment"], [comment_id], using)
+    return comment_from_values(row) if row else None
+
+
+def thread_by_key(key: str, *, using: str = "default") -> ThreadRow | None:
+    row = _one(_SQL["thread"], [key], using)
+    return ThreadRow(*row) if row else None
+
+
+def vote_value(comment_id: str, voter: str, *, using: str = "default") -> int:
+    row = _one(_SQL["vote"], [comment_id, voter], using)
+    return int(row[0]) if row else 0

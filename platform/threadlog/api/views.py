@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from typing import Any
 
@@ -16,7 +15,6 @@ from events.store import STREAM_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
 from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
-from projections.state import comment_row
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
 
@@ -119,23 +117,8 @@ def _int(request: HttpRequest, name: str, default: int | None, lo: int, hi: int)
     return value
 
 
-# SQLite has one write lock and its busy handler waits for it by sleeping (1, 2, 5 … 100 ms), so concurrent
-# writers of one process leave the lock idle while they sleep: throughput drops and p99 climbs under load. Queue
-# this process's writers on a Python lock instead (FIFO-ish, woken at once); the SQLite lock still serialises
-# writers of other processes exactly as before. PostgreSQL's advisory lock already blocks without polling.
-_SQLITE_WRITERS = threading.Lock()
-
-
-def _handle(command, actor, *, idempotency_key: str | None):
-    if get_store().connection.vendor == "sqlite":
-        with _SQLITE_WRITERS:
-            return handle(command, actor, idempotency_key=idempotency_key)
-    return handle(command, actor, idempotency_key=idempotency_key)
-
-
 def _comment_body(comment_id: str) -> dict[str, Any]:
-    row = CommentView.objects.get(pk=comment_id)
-    return comment_json(comment_row(row))
+    return comment_json(queries.comment_by_id(comment_id))
 
 
 @api.get("/threads/{key}")
@@ -199,7 +182,7 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
                           author_email=payload.author_email, parent_id=parent_id, title=payload.title)
-    result = _handle(command, who.author, idempotency_key=_idempotency_key(request))
+    result = handle(command, who.author, idempotency_key=_idempotency_key(request))
     who.set_cookies(response)
     return Status(201, {"comment": _comment_body(result.comment_id), "position": result.position})
 
@@ -208,10 +191,10 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
 def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("vote", who.voter.id, who.voter.ip_hash)
-    result = _handle(CastVote(comment_id=_uuid(comment_id, "comment"), value=payload.value), who.voter,
+    result = handle(CastVote(comment_id=_uuid(comment_id, "comment"), value=payload.value), who.voter,
                     idempotency_key=_idempotency_key(request))
     who.set_cookies(response)
-    row = CommentView.objects.get(pk=result.comment_id)
+    row = queries.comment_by_id(result.comment_id)
     return {"up": row.up, "down": row.down, "score": row.score, "position": result.position,
             "value": payload.value}
 
@@ -220,7 +203,7 @@ def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpR
 def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
-    result = _handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body), who.author,
+    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body), who.author,
                     idempotency_key=_idempotency_key(request))
     return {"comment": _comment_body(result.comment_id), "position": result.position}
 
@@ -229,7 +212,7 @@ def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpR
 def delete(request: HttpRequest, comment_id: str, response: HttpResponse):
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
-    result = _handle(DeleteComment(comment_id=_uuid(comment_id, "comment")), who.author,
+    result = handle(DeleteComment(comment_id=_uuid(comment_id, "comment")), who.author,
                     idempotency_key=_idempotency_key(request))
     return {"comment": _comment_body(result.comment_id), "position": result.position}
 

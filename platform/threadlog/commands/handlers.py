@@ -17,7 +17,9 @@ from events.people import erase_key, seal
 from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, get_store
 from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
 from projections.base import apply_events, lagging, project_pending
-from projections.models import CommentView, ThreadView, VoteView
+from projections.models import CommentView
+from projections.queries import comment_by_id, thread_by_key, vote_value
+from projections.state import CommentRow, ThreadRow
 from projections.ranking import epoch_seconds
 
 from .errors import CommandError, not_found
@@ -83,18 +85,15 @@ def _replayed(done: list[RecordedEvent]) -> Result:
     return Result(done, posted.stream, posted.data.get("comment_id", ""), done[-1].position, replayed=True)
 
 
-def _comment(thread_key: str | None, comment_id: str) -> CommentView:
-    qs = CommentView.objects.filter(pk=comment_id)
-    if thread_key is not None:
-        qs = qs.filter(thread_key=thread_key)
-    row = qs.first()
-    if row is None:
+def _comment(thread_key: str | None, comment_id: str) -> CommentRow:
+    row = comment_by_id(comment_id)
+    if row is None or (thread_key is not None and row.thread_key != thread_key):
         raise not_found("comment", comment_id)
     return row
 
 
 def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
-    thread = ThreadView.objects.filter(pk=cmd.thread).first()
+    thread = thread_by_key(cmd.thread)
     if cmd.parent_id:
         if thread is None:
             raise not_found("comment", cmd.parent_id)
@@ -115,16 +114,16 @@ def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: s
     comment = _comment(None, cmd.comment_id)
     if comment.deleted:
         raise CommandError("comment_deleted", "cannot vote on a deleted comment", 409)
-    current = VoteView.objects.filter(comment_id=comment.id, voter=actor.id).values_list("value", flat=True).first()
-    thread = ThreadView.objects.get(pk=comment.thread_key)
-    if (current or 0) == cmd.value:
+    current = vote_value(comment.id, actor.id)
+    thread = thread_by_key(comment.thread_key)
+    if current == cmd.value:
         return Result([], thread.key, comment.id, thread.last_position)
     recorded = _commit(store, thread.key, [VoteCast(comment_id=comment.id, voter=actor.id, value=cmd.value)],
                        expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
 
-def _may_change(comment: CommentView, actor: Actor) -> None:
+def _may_change(comment: CommentRow, actor: Actor) -> None:
     if actor.is_staff:
         return
     if comment.author_id != actor.id:
@@ -135,13 +134,13 @@ def _may_change(comment: CommentView, actor: Actor) -> None:
         raise CommandError("edit_window_passed", f"comments can be changed for {window // 60} minutes only", 403)
 
 
-def _changeable(comment_id: str, actor: Actor, verb: str) -> tuple[CommentView, ThreadView]:
+def _changeable(comment_id: str, actor: Actor, verb: str) -> tuple[CommentRow, ThreadRow]:
     """The comment and its thread, if the actor may still edit or delete it."""
     comment = _comment(None, comment_id)
     if comment.deleted:
         raise CommandError("comment_deleted", f"a deleted comment cannot be {verb}", 409)
     _may_change(comment, actor)
-    return comment, ThreadView.objects.get(pk=comment.thread_key)
+    return comment, thread_by_key(comment.thread_key)
 
 
 def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
