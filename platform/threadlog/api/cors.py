@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -35,12 +36,30 @@ def origin_allowed(request: HttpRequest, origin: str) -> bool:
 class EmbedCorsMiddleware:
     """Answers preflights for allowed embedders and rejects API writes that fail the basic guards."""
 
+    # Both modes, like Django's own middleware: a sync-only one here would cost every request two extra
+    # hops between the event loop and the sync thread under ASGI.
+    sync_capable = True
+    async_capable = True
+
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        early, cross = self.before(request)
+        return self.after(request, early or self.get_response(request), cross)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        early, cross = self.before(request)
+        return self.after(request, early or await self.get_response(request), cross)
+
+    def before(self, request: HttpRequest) -> tuple[HttpResponse | None, bool]:
+        """A preflight answer or a guard's rejection (None: go on), and whether the request is cross-origin."""
         if not request.path.startswith("/api/"):
-            return self.get_response(request)
+            return None, False
         origin = request.headers.get("Origin")
         cross = origin is not None and origin.rstrip("/") in settings.EMBED_ORIGINS
         if request.method == "OPTIONS" and cross:
@@ -48,10 +67,13 @@ class EmbedCorsMiddleware:
             response["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
             response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
             response["Access-Control-Max-Age"] = "600"
-        else:
-            response = self.guard(request) or self.get_response(request)
+            return response, cross
+        return self.guard(request), cross
+
+    @staticmethod
+    def after(request: HttpRequest, response: HttpResponse, cross: bool) -> HttpResponse:
         if cross:
-            response["Access-Control-Allow-Origin"] = origin.rstrip("/")
+            response["Access-Control-Allow-Origin"] = request.headers["Origin"].rstrip("/")
             response["Access-Control-Allow-Credentials"] = "true"
             response["Vary"] = "Origin"
         return response
