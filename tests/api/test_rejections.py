@@ -342,3 +342,12 @@ def test_no_rejected_request_appends(api, make_client, thread, key, settings):
     ]
     assert all(400 <= r.status_code < 500 for r in again)
     assert head() == before
+
+
+def test_unknown_api_routes_and_methods_answer_in_json(client, live_db):
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = client.put("/api/threads/demo", data="{}", content_type="application/json", HTTP_ORIGIN="http://testserver")
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed" and "GET" in wrong["Allow"]

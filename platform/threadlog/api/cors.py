@@ -72,6 +72,15 @@ class EmbedCorsMiddleware:
 
     @staticmethod
     def after(request: HttpRequest, response: HttpResponse, cross: bool) -> HttpResponse:
+        if (request.path.startswith("/api/") and response.status_code in (404, 405)
+                and not response.get("Content-Type", "").startswith("application/json")):
+            # Django's own 404 (no such route) and 405 (wrong method) are HTML or plain text: say it in JSON.
+            allowed = response.get("Allow")
+            response = (error_response(404, "not_found", f"no API route {request.path}") if response.status_code == 404
+                        else error_response(405, "method_not_allowed", f"{request.method} is not allowed here"
+                                            + (f"; allowed: {allowed}" if allowed else "")))
+            if allowed:
+                response["Allow"] = allowed
         if cross:
             response["Access-Control-Allow-Origin"] = request.headers["Origin"].rstrip("/")
             response["Access-Control-Allow-Credentials"] = "true"
