@@ -7,6 +7,7 @@ they are read.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
@@ -34,6 +35,11 @@ class Event:
     def from_data(cls, data: dict[str, Any]) -> "Event":
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def event(cls: type[Event]) -> type[Event]:
@@ -133,7 +139,7 @@ class CommentPosted(Event):
     author_email: str | None = None
 
     def to_data(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # all values are flat
+        data = {name: getattr(self, name) for name in _field_names(type(self))}  # all values are flat
         for legacy in ("author_name", "author_email"):  # plain text only in rows upcast from v1
             if data[legacy] is None:
                 del data[legacy]
