@@ -52,6 +52,7 @@ def _insert_values(cur, rows: list[tuple]) -> None:
                     [value for row in chunk for value in row])
 
 
+_INSERT_SQLITE = _INSERT.replace("%s", "?")
 _INSERT_IDEM = "INSERT INTO threadlog_idempotency (key, stream, first_position, last_position) VALUES (%s, %s, %s, %s)"
 
 
@@ -269,21 +270,28 @@ class EventStore:
         with transaction.atomic(using=self.using):
             self._lock()
             with conn.cursor() as cur:
-                if idempotency_key is not None:
-                    cur.execute(_DECIDE_IDEM, [stream, idempotency_key, idempotency_key])
-                else:
-                    cur.execute(_DECIDE, [stream])
-                found = cur.fetchone()
-                if idempotency_key is not None and found[3] is not None:
-                    return self._read_range(cur, int(found[3]), int(found[4]))
-                rows, recorded = self._record(stream, events, expected_version, found, meta, meta_json)
                 if conn.vendor == "sqlite":  # the driver's own cursor: no per-statement placeholder rewriting
-                    with conn.wrap_database_errors:
-                        conn.connection.executemany(_INSERT.replace("%s", "?"), rows)
+                    def insert(rows: list[tuple]) -> None:
+                        with conn.wrap_database_errors:
+                            conn.connection.executemany(_INSERT_SQLITE, rows)
                 else:
-                    _insert_values(cur, rows)
-                if idempotency_key is not None:
-                    cur.execute(_INSERT_IDEM, [idempotency_key, stream, recorded[0].position, recorded[-1].position])
+                    def insert(rows: list[tuple]) -> None:
+                        _insert_values(cur, rows)
+                return self._write(cur, insert, stream, events, expected_version, idempotency_key, meta, meta_json)
+
+    def _write(self, cur, insert, stream, events, expected_version, idempotency_key, meta, meta_json):
+        """Under the lock: what the append decides on, then the rows (or the first result of a retried key)."""
+        if idempotency_key is not None:
+            cur.execute(_DECIDE_IDEM, [stream, idempotency_key, idempotency_key])
+        else:
+            cur.execute(_DECIDE, [stream])
+        found = cur.fetchone()
+        if idempotency_key is not None and found[3] is not None:
+            return self._read_range(cur, int(found[3]), int(found[4]))
+        rows, recorded = self._record(stream, events, expected_version, found, meta, meta_json)
+        insert(rows)
+        if idempotency_key is not None:
+            cur.execute(_INSERT_IDEM, [idempotency_key, stream, recorded[0].position, recorded[-1].position])
         return recorded
 
     def _append_pipelined(self, conn, stream, events, expected_version, idempotency_key, meta, meta_json):
@@ -295,18 +303,8 @@ class EventStore:
         with conn.wrap_database_errors, raw.pipeline(), raw.transaction():
             lock, cur = psycopg.Cursor(raw), psycopg.Cursor(raw)
             lock.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
-            if idempotency_key is not None:
-                cur.execute(_DECIDE_IDEM, [stream, idempotency_key, idempotency_key])
-            else:
-                cur.execute(_DECIDE, [stream])
-            found = cur.fetchone()
-            if idempotency_key is not None and found[3] is not None:
-                return self._read_range(cur, int(found[3]), int(found[4]))
-            rows, recorded = self._record(stream, events, expected_version, found, meta, meta_json)
-            _insert_values(cur, rows)
-            if idempotency_key is not None:
-                cur.execute(_INSERT_IDEM, [idempotency_key, stream, recorded[0].position, recorded[-1].position])
-        return recorded
+            return self._write(cur, lambda rows: _insert_values(cur, rows), stream, events, expected_version,
+                               idempotency_key, meta, meta_json)
 
     @staticmethod
     def _record(stream, events, expected_version, found, meta, meta_json):
