@@ -39,29 +39,38 @@ class KeyRing:
 
     def __init__(self, using: str = "default", preload: bool = False):
         self.using = using
-        self._keys: dict[str, tuple[Fernet | None, str]] = {}
+        # person -> (their key, or None; their bodies' fate; erased: a row whose key was destroyed)
+        self._keys: dict[str, tuple[Fernet | None, str, bool]] = {}
         self._complete = preload
         if preload:
             for person, key, bodies in PersonKey.objects.using(using).values_list("person", "key", "bodies"):
-                self._keys[person] = (Fernet(key.encode()) if key else None, bodies)
+                self._keys[person] = self._make(key, bodies)
 
-    def _entry(self, person: str) -> tuple[Fernet | None, str]:
+    @staticmethod
+    def _make(key: str | None, bodies: str) -> tuple[Fernet | None, str, bool]:
+        return (Fernet(key.encode()) if key else None, bodies, key is None)
+
+    def _entry(self, person: str) -> tuple[Fernet | None, str, bool]:
         if person not in self._keys:
             if self._complete:
-                return (None, "kept")
+                return (None, "kept", False)
             with connections[self.using].cursor() as cur:
                 cur.execute("SELECT key, bodies FROM threadlog_person_key WHERE person = %s", [person])
                 row = cur.fetchone()
-            self._keys[person] = (Fernet(row[0].encode()) if row and row[0] else None, row[1] if row else "kept")
+            self._keys[person] = self._make(row[0], row[1]) if row else (None, "kept", False)
         return self._keys[person]
 
     def _fernet(self, person: str) -> Fernet | None:
         return self._entry(person)[0]
 
+    def erased(self, person: str) -> bool:
+        """Whether the person was erased (also covers plain-text fields of v1 events, which had no key)."""
+        return self._entry(person)[2]
+
     def bodies_hidden(self, person: str) -> bool:
         """Whether an erased person's comment bodies are to be hidden (decided when they were erased)."""
-        fernet, bodies = self._entry(person)
-        return fernet is None and bodies == "hidden"
+        _, bodies, erased = self._entry(person)
+        return erased and bodies == "hidden"
 
     def unseal(self, person: str, token: str | None) -> dict[str, Any] | None:
         """The sealed fields, or None when the person's key is gone (erased)."""
@@ -100,15 +109,25 @@ def reveal(event: dict[str, Any], keys: KeyRing) -> dict[str, Any]:
         data["author_name"] = ERASED if fields is None else fields.get("name")
         data["author_email"] = ERASED if fields is None else fields.get("email")
         del data["sealed_author"]
-    writer = data.get("author_id") or data.get("editor_id")
-    if "body" in data and writer and keys.bodies_hidden(str(writer)):
-        data["body"] = ERASED
+    forget_erased(data, keys)
     if meta.get("sealed"):
         fields = keys.unseal(str(meta.get("actor", "")), meta["sealed"])
         meta["ip_hash"] = ERASED if fields is None else fields.get("ip_hash")
         del meta["sealed"]
     out["data"], out["metadata"] = data, meta
     return out
+
+
+def forget_erased(data: dict[str, Any], keys: KeyRing) -> dict[str, Any]:
+    """In place: an erased person's plain-text fields (v1 names, hidden bodies) become ERASED."""
+    writer = str(data.get("author_id") or data.get("editor_id") or "")
+    if writer and keys.erased(writer):
+        for name in ("author_name", "author_email"):
+            if data.get(name):
+                data[name] = ERASED
+        if "body" in data and keys.bodies_hidden(writer):
+            data["body"] = ERASED
+    return data
 
 
 def export_keys(*, using: str = "default") -> dict[str, dict]:

@@ -23,7 +23,10 @@ from django.db import connections, transaction
 
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
-STREAM_KEY = re.compile(r"\A[A-Za-z0-9._~-]{1,200}\Z")  # \Z: `$` would accept a trailing newline
+# Thread keys are 1-200 of A-Z a-z 0-9 . _ ~ - (the public contract); system streams add ':' ("system:people"),
+# so no reader can open a thread that is really a system stream. \Z: `$` would accept a trailing newline.
+THREAD_KEY = re.compile(r"\A[A-Za-z0-9._~-]{1,200}\Z")
+STREAM_KEY = re.compile(r"\A[A-Za-z0-9._~:-]{1,200}\Z")
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x7468726C  # "thrl"
 _COLUMNS = "position, id, stream, stream_version, type, version, data, metadata, recorded_at, hash"

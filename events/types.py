@@ -181,6 +181,7 @@ class PersonErased(Event):
 
     type: ClassVar[str] = "PersonErased"
     version: ClassVar[int] = 1
+    personal: ClassVar[tuple[str, ...]] = ("person",)
     person: str
     bodies: str = "kept"  # "kept" or "hidden": the fate of the person's comment bodies
 

@@ -47,7 +47,10 @@ def decode_cursor(sort: str, cursor: str) -> tuple[int, Any]:
             raise BadCursor("the cursor belongs to another sort")
         position = int(raw[1])
         rank = raw[2] if sort in RANK_COLUMN else None
-        if rank is not None and not isinstance(rank, (int, float)):
+        if not 0 <= position < 2**63:
+            raise BadCursor("malformed cursor")
+        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, (int, float))
+                                 or not abs(rank) < 2**62):  # also refuses NaN and infinities
             raise BadCursor("malformed cursor")
         return position, rank
     except BadCursor:
@@ -73,15 +76,26 @@ def _after(sort: str, row: CommentRow, position: int, rank: Any) -> bool:
 
 
 def _nest(tops: list[CommentRow], descendants: list[CommentRow]) -> list[dict[str, Any]]:
-    """Replies under their parents, oldest first; deleted leaves dropped, tombstones with replies kept."""
+    """Replies under their parents, oldest first; deleted leaves dropped, tombstones with replies kept.
+
+    Iterative, not recursive: a reply chain of any depth already in the log renders without hitting Python's
+    recursion limit."""
     by_parent: dict[str, list[CommentRow]] = {}
     for row in sorted(descendants, key=lambda r: r.position):
         by_parent.setdefault(row.parent_id or "", []).append(row)
-
-    def build(row: CommentRow) -> dict[str, Any]:
-        return comment_json(row, [build(child) for child in by_parent.get(row.id, ()) if child.visible])
-
-    return [build(row) for row in tops]
+    out = []
+    for top in tops:
+        root = comment_json(top, [])
+        out.append(root)
+        stack = [(top, root)]
+        while stack:
+            row, node = stack.pop()
+            for child in by_parent.get(row.id, ()):
+                if child.visible:
+                    child_node = comment_json(child, [])
+                    node["replies"].append(child_node)
+                    stack.append((child, child_node))
+    return out
 
 
 def thread_summary(*, key: str) -> ThreadView | None:

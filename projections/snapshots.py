@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from django.db import IntegrityError, transaction
 
 from events.people import KeyRing
 from events.store import EventStore
@@ -55,32 +54,35 @@ def latest(key: str, *, until_position: int | None = None, using: str = "default
     return qs.order_by("-position").first()  # the (thread_key, position) index: reads one row, not every state
 
 
-def ensure(store: EventStore, key: str) -> int:
-    """Write the snapshots this thread is due (one per SNAPSHOT_EVERY events). Returns how many were written."""
-    using = store.using
-    version = store.stream_version(key)
-    done = (ThreadSnapshot.objects.using(using).filter(thread_key=key).order_by("-stream_version")
+def _done(key: str, using: str) -> int:
+    return (ThreadSnapshot.objects.using(using).filter(thread_key=key).order_by("-stream_version")
             .values_list("stream_version", flat=True).first()) or 0
-    if version - done < SNAPSHOT_EVERY:
-        return 0
-    snap = latest(key, using=using)
-    state = load_state(snap.state) if snap else MemoryState()
-    state.keys = KeyRing(using)
-    written = 0
-    while version - done >= SNAPSHOT_EVERY:
-        target = done + SNAPSHOT_EVERY
-        events = store.read_stream(key, done, limit=SNAPSHOT_EVERY)
-        fold(events, state, frames_too=False)
-        last = events[-1]
-        assert last.stream_version == target
-        try:
-            with transaction.atomic(using=using):
-                ThreadSnapshot.objects.using(using).create(
-                    thread_key=key, stream_version=target, position=last.position, state=dump_state(state, key))
-        except IntegrityError:  # written meanwhile by another process: the same content by construction
-            pass
-        written += 1
-        done = target
+
+
+def ensure(store: EventStore, key: str) -> int:
+    """Write the snapshots this thread is due (one per SNAPSHOT_EVERY events). Returns how many were written.
+
+    Written under the append lock, like every projection: an erasure (which drops a thread's snapshots and
+    destroys a key) cannot fall between reading the keys and storing a snapshot that holds the names."""
+    using = store.using
+    if store.stream_version(key) - _done(key, using) < SNAPSHOT_EVERY:
+        return 0  # the common case, without the lock
+    with store.write_transaction():
+        version, done = store.stream_version(key), _done(key, using)
+        snap = latest(key, using=using)
+        state = load_state(snap.state) if snap else MemoryState()
+        state.keys = KeyRing(using)
+        written = 0
+        while version - done >= SNAPSHOT_EVERY:
+            target = done + SNAPSHOT_EVERY
+            events = store.read_stream(key, done, limit=SNAPSHOT_EVERY)
+            fold(events, state, frames_too=False)
+            last = events[-1]
+            assert last.stream_version == target
+            ThreadSnapshot.objects.using(using).create(
+                thread_key=key, stream_version=target, position=last.position, state=dump_state(state, key))
+            written += 1
+            done = target
     return written
 
 

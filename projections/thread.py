@@ -10,7 +10,7 @@ import orjson
 from typing import Any
 
 from events.store import RecordedEvent
-from events.people import ERASED
+from events.people import ERASED, forget_erased
 from events.types import public_data
 
 from .render import render_body
@@ -25,6 +25,8 @@ def author_name(state: State, data: dict[str, Any]) -> str:
     if data.get("sealed_author"):
         fields = state.keyring().unseal(data["author_id"], data["sealed_author"])
         return ERASED if fields is None else str(fields.get("name", ""))
+    if state.keyring().erased(data["author_id"]):  # a v1 row: plain text, erased all the same
+        return ERASED
     return data.get("author_name") or ""
 
 
@@ -132,9 +134,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     state.put_thread(thread)
     if not frames:
         return None
-    event_data = public_data(ev.type, data)
-    if "body" in event_data and comment is not None and comment.body_html == ERASED_BODY_HTML:
-        event_data["body"] = ERASED  # an erased person's hidden body stays hidden in the feed too
+    # Public fields only, and nothing an erasure hid (v1 plain-text names, hidden bodies) in the feed either.
+    event_data = public_data(ev.type, forget_erased(dict(data), state.keyring()))
     frame: dict[str, Any] = {
         "type": "event",
         "position": ev.position,

@@ -8,13 +8,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
-from events.store import STREAM_KEY, get_store
+from events.store import THREAD_KEY, get_store
 from projections.models import ThreadView
 
 from .api.identity import identify
 
 DEMO_KEY = "demo"
-THREAD_KEY = STREAM_KEY  # one definition of a valid key: the store's
 
 
 def _page(request: HttpRequest, key: str, template: str, extra: dict | None = None) -> HttpResponse:

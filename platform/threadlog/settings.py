@@ -7,6 +7,7 @@ RATE_LIMITS   on (default) or off
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +15,32 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the checkout
 VAR_DIR = Path(os.environ.get("THREADLOG_VAR", BASE_DIR / "var"))
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "threadlog-dev-secret-change-me-in-production-0123456789")
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one made for this checkout on first start (var/secret_key).
+
+    Never a fixed default: it signs the guest cookies that say who may edit a comment. Several nodes must
+    share one: set SECRET_KEY (or share var/)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        draft = VAR_DIR / f".secret_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)  # atomic, and fails if another process was first: then theirs is the key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h]
 # Origins (scheme://host[:port]) allowed to embed the widget and write through the API.
@@ -125,6 +151,9 @@ THREADLOG = {
     "RATE_IP_FACTOR": 20,
     "MAX_REQUEST_BYTES": 64 * 1024,
     "MAX_BODY_CHARS": 10_000,
+    # Replies nest at most this deep (the page shows 3 levels and folds the rest); a cap keeps every tree
+    # renderable and a long reply chain from becoming a denial of service.
+    "MAX_REPLY_DEPTH": int(os.environ.get("MAX_REPLY_DEPTH", "32")),
     # A resume asking for more than this many events gets a reset frame: refetch the page instead.
     "RESUME_MAX_EVENTS": int(os.environ.get("RESUME_MAX_EVENTS", "1000")),
     "WS_QUEUE_FRAMES": int(os.environ.get("WS_QUEUE_FRAMES", "1000")),

@@ -351,3 +351,45 @@ def test_unknown_api_routes_and_methods_answer_in_json(client, live_db):
     wrong = client.put("/api/threads/demo", data="{}", content_type="application/json", HTTP_ORIGIN="http://testserver")
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed" and "GET" in wrong["Allow"]
+
+
+@pytest.mark.parametrize("field", ["body", "author_name", "title"])
+def test_nul_characters_are_refused_on_every_database(client, live_db, key, field):
+    from events.store import EventStore
+
+    before = EventStore().head()
+    payload = {"body": "fine", "author_name": "Ann", field: "a\x00b"}
+    response = client.post(f"/api/threads/{key}/comments", data=json.dumps(payload), content_type="application/json",
+                           HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert EventStore().head() == before
+
+
+def test_replies_nest_to_a_limit(client, live_db, key, settings):
+    settings.THREADLOG = {**settings.THREADLOG, "MAX_REPLY_DEPTH": 3}
+    parent = None
+    for depth in range(4):
+        payload = {"body": f"depth {depth}", "author_name": "Ann", **({"parent_id": parent} if parent else {})}
+        response = client.post(f"/api/threads/{key}/comments", data=json.dumps(payload),
+                               content_type="application/json", HTTP_ORIGIN="http://testserver")
+        assert response.status_code == 201
+        parent = response.json()["comment"]["id"]
+    too_deep = client.post(f"/api/threads/{key}/comments",
+                           data=json.dumps({"body": "one more", "author_name": "Ann", "parent_id": parent}),
+                           content_type="application/json", HTTP_ORIGIN="http://testserver")
+    assert too_deep.status_code == 422 and too_deep.json()["error"]["code"] == "reply_too_deep"
+
+
+@pytest.mark.parametrize("raw", [["oldest", 10**30], ["most_voted", 1, 10**30], ["best", 1, 1e308 * 10],
+                                 ["oldest", -1]])
+def test_out_of_range_cursors_are_a_400(client, live_db, key, raw):
+    import base64
+
+    posted = client.post(f"/api/threads/{key}/comments", data=json.dumps({"body": "x", "author_name": "Ann"}),
+                         content_type="application/json", HTTP_ORIGIN="http://testserver")
+    assert posted.status_code == 201
+    cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    response = client.get(f"/api/threads/{key}/comments?sort={raw[0]}&cursor={cursor}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_cursor"

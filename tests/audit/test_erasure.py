@@ -73,3 +73,21 @@ def test_erase_person_command_and_readable_export(make_server):
     assert others[0]["data"]["author_name"] == "Tommy Jensen"
     tree = server.cli("audit", "thread", "demo").stdout
     assert "Ronald" not in tree and "Tommy Jensen" in tree
+
+
+def test_public_events_hide_what_erasure_hid_and_who_was_erased(client, live_db, key):
+    eve = Actor(f"guest:eve-{key}")
+    _post(key, eve, "Eve", "a body that must go")
+    handle(ErasePerson(person=eve.id, bodies="hidden"), Actor("user:1", is_staff=True))
+    response = client.get(f"/api/events?after={EventStore().head() - 5}&limit=10")
+    events = response.json()["events"]
+    text = json.dumps(events)
+    assert "a body that must go" not in text and eve.id not in text
+    erased = [e for e in events if e["type"] == "PersonErased"]
+    assert erased and "person" not in erased[0]["data"]
+
+
+def test_the_people_stream_is_not_a_thread(client, live_db):
+    for path in ("/api/threads/system:people", "/api/threads/system:people/comments"):
+        response = client.get(path)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_key"

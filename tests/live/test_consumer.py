@@ -279,3 +279,16 @@ async def test_slow_reader_is_closed_with_4008_and_others_keep_receiving(setting
     await again.disconnect()
     await fast.disconnect()
     await slow.wait(timeout=TIMEOUT)
+
+
+async def test_deeply_nested_frame_is_an_error_and_the_reader_stays():
+    key = unique_key("ws")
+    await post(key, "x")
+    comm = await connect(key)
+    assert (await frame(comm))["type"] == "ready"
+    await comm.send_to(text_data="[" * 3000)
+    error = await frame(comm)
+    assert error["type"] == "error" and error["code"] == "bad_json"
+    await comm.send_json_to({"type": "ping"})
+    assert (await frame(comm))["type"] == "pong"
+    await comm.disconnect()

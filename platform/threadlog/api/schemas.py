@@ -14,6 +14,13 @@ class _Strict(Schema):
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
+    return _no_nul(value)
+
+
+def _no_nul(value: str | None) -> str | None:
+    """NUL is no text (PostgreSQL cannot even store it): refused alike on every database."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
     return value
 
 
@@ -25,12 +32,14 @@ class PostCommentIn(_Strict):
     title: StrictStr = Field(default="", max_length=300)
 
     _blank = field_validator("body", "author_name")(_not_blank)
+    _nul = field_validator("title", "parent_id")(_no_nul)
 
     @field_validator("author_email")
     @classmethod
     def _email(cls, value: Optional[str]) -> Optional[str]:
         if value is None or value == "":
             return None
+        _no_nul(value)
         from django.core.validators import validate_email
         from django.core.exceptions import ValidationError
 

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import HttpError, ValidationError
 
-from events.people import KeyRing, reveal
-from events.store import STREAM_KEY, WrongExpectedVersion, get_store
+from events.people import KeyRing, forget_erased, reveal
+from events.store import THREAD_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
 from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
@@ -25,7 +25,6 @@ from .schemas import EditIn, PostCommentIn, VoteIn
 
 api = NinjaAPI(title="threadlog", version="1", urls_namespace="api", docs_url="/docs")
 
-THREAD_KEY = STREAM_KEY  # one definition of a valid key: the store's
 IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,200}\Z")
 
 
@@ -229,13 +228,13 @@ def events(request: HttpRequest):
         rows = store.read_all(after, limit)
     staff = bool(getattr(request, "user", None) and request.user.is_authenticated and request.user.is_staff)
     out = []
-    keys = KeyRing() if staff else None
+    keys = KeyRing()
     for ev in rows:
         item = ev.as_dict()
-        if keys is not None:  # staff: sealed personal fields opened, or "[erased]"
+        if staff:  # sealed personal fields opened, or "[erased]"
             item = reveal(item, keys)
-        else:
-            item["data"] = public_data(ev.type, ev.data)
+        else:  # without personal fields, and nothing an erasure has hidden
+            item["data"] = public_data(ev.type, forget_erased(dict(ev.data), keys))
             item["metadata"] = {k: v for k, v in ev.metadata.items() if k in ("request_id",)}
         out.append(item)
     return {"events": out, "next": rows[-1].position if rows else after, "head": store.head()}

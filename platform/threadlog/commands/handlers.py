@@ -100,6 +100,9 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
         parent = _comment(cmd.thread, cmd.parent_id)
         if parent.deleted:
             raise CommandError("parent_deleted", "cannot reply to a deleted comment", 409)
+        limit = settings.THREADLOG["MAX_REPLY_DEPTH"]
+        if parent.depth + 1 > limit:
+            raise CommandError("reply_too_deep", f"replies nest at most {limit} levels deep; reply higher up", 422)
     comment_id = str(uuid.uuid4())
     sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using)
     posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
@@ -160,7 +163,7 @@ def delete_comment(cmd: DeleteComment, actor: Actor, store: EventStore, idempote
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
 
-PEOPLE_STREAM = "_people"
+PEOPLE_STREAM = "system:people"  # not a valid thread key: no reader can open it as a thread
 
 
 def erase_person(cmd: ErasePerson, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:

@@ -16,13 +16,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from events.store import STREAM_KEY, get_store
+from events.store import THREAD_KEY, get_store
 
 from projections.models import LiveFrame, ThreadView
 
 from .publisher import get_publisher
 
-THREAD_KEY = STREAM_KEY  # one definition of a valid key: the store's
 CLOSE_SLOW_READER = 4008
 CLOSE_BAD_REQUEST = 4400
 # Daphne's send never waits: it hands the frame to Twisted, which buffers without bound. So frames handed over
@@ -190,7 +189,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested thousands deep
             await self.send(text_data=_error("bad_json", "frames must be JSON objects"))
             return
         if not isinstance(message, dict):
