@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-from .store import GENESIS_HASH, EventStore, RecordedEvent, canonical_json, chain_hash
+from .store import _INSERT, GENESIS_HASH, SELECT_COLUMNS, EventStore, RecordedEvent, canonical_json, chain_hash
 from .store import _row_to_event as row_to_event
 from .people import KeyRing, reveal
 
-RAW_COLUMNS = "position, id, stream, stream_version, type, version, data, metadata, recorded_at, hash"
+RAW_COLUMNS = SELECT_COLUMNS  # the stored row, id as text
 
 
 @dataclass
@@ -210,7 +210,7 @@ def import_rows(store: EventStore, rows: list[tuple], batch: int = 5000,
         with store.connection.cursor() as cur:
             for i in range(0, len(rows), batch):
                 cur.executemany(
-                    f"INSERT INTO threadlog_events ({RAW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    _INSERT,
                     rows[i : i + batch],
                 )
                 if progress is not None:

@@ -30,6 +30,8 @@ STREAM_KEY = re.compile(r"\A[A-Za-z0-9._~:-]{1,200}\Z")
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x7468726C  # "thrl"
 _COLUMNS = "position, id, stream, stream_version, type, version, data, metadata, recorded_at, hash"
+# Reads take the id as text: PostgreSQL's uuid would become a uuid.UUID per row only to be turned into a str.
+SELECT_COLUMNS = _COLUMNS.replace(", id,", ", CAST(id AS TEXT),", 1)
 # One statement reads all an append decides on: the stream's version, the head (position, hash) and, when a key
 # is given, what that idempotency key recorded (a round trip saved per query on PostgreSQL).
 _DECIDE_SQL = (
@@ -354,14 +356,14 @@ class EventStore:
 
     def _read_range(self, cur, first: int, last: int) -> list[RecordedEvent]:
         cur.execute(
-            f"SELECT {_COLUMNS} FROM threadlog_events WHERE position >= %s AND position <= %s ORDER BY position",
+            f"SELECT {SELECT_COLUMNS} FROM threadlog_events WHERE position >= %s AND position <= %s ORDER BY position",
             [first, last],
         )
         return [_row_to_event(r) for r in cur.fetchall()]
 
     def read_all(self, after: int = 0, limit: int = 1000, *, until: int | None = None) -> list[RecordedEvent]:
         """Events with position > after (and <= until), in position order, at most `limit`."""
-        sql = f"SELECT {_COLUMNS} FROM threadlog_events WHERE position > %s"
+        sql = f"SELECT {SELECT_COLUMNS} FROM threadlog_events WHERE position > %s"
         params: list[Any] = [after]
         if until is not None:
             sql += " AND position <= %s"
@@ -385,7 +387,7 @@ class EventStore:
         after_position: int | None = None, limit: int | None = None,
     ) -> list[RecordedEvent]:
         """One stream's events with stream_version > after_version, in order."""
-        sql = f"SELECT {_COLUMNS} FROM threadlog_events WHERE stream = %s AND stream_version > %s"
+        sql = f"SELECT {SELECT_COLUMNS} FROM threadlog_events WHERE stream = %s AND stream_version > %s"
         params: list[Any] = [stream, after_version]
         if until_position is not None:
             sql += " AND position <= %s"
