@@ -20,6 +20,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +43,22 @@ def setup_django(migrate: bool = True) -> None:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
+
+
+def sqlite_django(db: str | None, prefix: str) -> tuple[Path, "tempfile.TemporaryDirectory | None"]:
+    """Point Django at the SQLite file `db` (or a temporary one), set it up and migrate.
+
+    Returns the file and the temporary folder (None for `db`), which the caller cleans up when done."""
+    tmp = None
+    if db:
+        path = Path(db).resolve()
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix=f"threadlog-{prefix}-")
+        path = Path(tmp.name) / f"{prefix}.sqlite3"
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ.setdefault("THREADLOG_VAR", str(path.parent))
+    setup_django()
+    return path, tmp
 
 
 def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int | None = None, seed: int = 0,

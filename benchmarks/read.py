@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,17 +37,9 @@ def main() -> None:
     sizes = [int(s) for s in (args.sizes or ("1000,10000" if args.quick else "1000,10000,100000")).split(",")]
     repeat = args.repeat or (50 if args.quick else 200)
 
-    tmp = None
-    if args.db:
-        db = Path(args.db).resolve()
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="threadlog-read-")
-        db = Path(tmp.name) / "read.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ.setdefault("THREADLOG_VAR", str(db.parent))
-    from make_thread import make_thread, setup_django
+    from make_thread import make_thread, sqlite_django
 
-    setup_django()
+    _, tmp = sqlite_django(args.db, "read")
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,17 +31,9 @@ def main() -> None:
     events = args.events or (10_000 if args.quick else 100_000)
     repeat = args.repeat or (1 if args.quick else 3)
 
-    tmp = None
-    if args.db:
-        db = Path(args.db).resolve()
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="threadlog-rebuild-")
-        db = Path(tmp.name) / "rebuild.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ.setdefault("THREADLOG_VAR", str(db.parent))
-    from make_thread import make_thread, setup_django
+    from make_thread import make_thread, sqlite_django
 
-    setup_django()
+    _, tmp = sqlite_django(args.db, "rebuild")
     from django.db import connections
 
     from events.store import EventStore
