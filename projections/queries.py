@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Q
 
 from events.store import EventStore
 
 from .models import CommentView, ThreadView
 from .snapshots import state_at
-from .state import _SQL, COMMENT_FIELDS, CommentRow, MemoryState, ThreadRow, comment_from_values, comment_row
+from .state import _SQL, COMMENT_FIELDS, CommentRow, MemoryState, ThreadRow, comment_from_values
 from .thread import comment_json
 
 SORTS = ("oldest", "newest", "most_voted", "best", "hot")
