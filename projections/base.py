@@ -14,7 +14,7 @@ from events.store import EventStore, RecordedEvent
 
 from .models import LiveFrame
 from .state import DatabaseState
-from .thread import apply, encode_frame
+from .thread import FRAMES_WINDOW, apply, encode_frame
 
 THREAD_PROJECTOR = "thread"
 
@@ -49,6 +49,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> 
     done = checkpoint(using=using)
     state = DatabaseState(using)
     frames: list[LiveFrame] = []
+    pruned: dict[str, int] = {}  # thread -> the position at and below which its frames go
     for ev in events:
         if ev.position <= done:
             continue
@@ -58,12 +59,18 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> 
         if frame is not None:
             frames.append(LiveFrame(position=ev.position, thread_key=ev.stream,
                                     stream_version=ev.stream_version, frame=encode_frame(frame)))
+            if ev.stream_version % FRAMES_WINDOW == 0:
+                pruned[ev.stream] = state.thread(ev.stream).frames_pruned_through
         done = ev.position
     erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
                       for row in state.memory.comments_by_author(ev.data["person"])}
     state.flush()
     if frames:
         LiveFrame.objects.using(using).bulk_create(frames)
+    if pruned:
+        with connections[using].cursor() as cur:
+            for key, through in pruned.items():
+                cur.execute("DELETE FROM threadlog_frame WHERE thread_key = %s AND position <= %s", [key, through])
     _set_checkpoint(done, THREAD_PROJECTOR, using)
     for key in sorted(erased_threads):
         _reproject_frames(key, using)
@@ -76,10 +83,11 @@ def _reproject_frames(key: str, using: str) -> None:
     from events.people import KeyRing
 
     from .models import ThreadSnapshot
-    from .rebuild import fold
+    from .rebuild import fold, frame_cuts
     from .state import MemoryState
 
-    _, frames = fold(EventStore(using).read_stream(key), MemoryState(keys=KeyRing(using)))
+    store = EventStore(using)
+    _, frames = fold(store.read_stream(key), MemoryState(keys=KeyRing(using)), cuts=frame_cuts(store, key))
     stored = dict(LiveFrame.objects.using(using).filter(thread_key=key).values_list("position", "frame"))
     for frame in frames:
         if stored.get(frame.position) != frame.frame:

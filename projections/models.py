@@ -19,6 +19,8 @@ class ThreadView(models.Model):
     stream_version = models.IntegerField(default=0)
     last_position = models.BigIntegerField(default=0)
     opened_at = models.CharField(max_length=32, default="")
+    frames_pruned_through = models.BigIntegerField(default=0)
+    frames_mark = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "threadlog_thread"
@@ -70,7 +72,11 @@ class VoteView(models.Model):
 
 
 class LiveFrame(models.Model):
-    """The push frame of each event, encoded once by the projector: what the event changed, as it stood then."""
+    """The push frame of each event, encoded once by the projector: what the event changed, as it stood then.
+
+    Kept for the last FRAMES_WINDOW..2*FRAMES_WINDOW-1 events of each thread (projections.thread): enough for any
+    resume a reader is allowed; older frames are deleted by the projector and never written by a rebuild.
+    """
 
     position = PositionField(primary_key=True)
     thread_key = models.CharField(max_length=200)

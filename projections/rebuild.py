@@ -10,7 +10,7 @@ from events.store import EventStore, RecordedEvent
 from .base import THREAD_PROJECTOR, _set_checkpoint
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .state import COMMENT_FIELDS, THREAD_FIELDS, MemoryState, bulk_write, comment_row, insert_rows, thread_row
-from .thread import apply, encode_frame
+from .thread import apply, encode_frame, frames_cut
 
 Progress = Callable[[int], None]
 
@@ -25,20 +25,37 @@ class Frame(NamedTuple):
 
 
 def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
-         progress: Progress | None = None, *, frames_too: bool = True) -> tuple[MemoryState, list[Frame]]:
+         progress: Progress | None = None, *, frames_too: bool = True,
+         cuts: dict[str, int] | None = None) -> tuple[MemoryState, list[Frame]]:
     """Replay events into memory; returns the state and the frames the live path would have stored.
 
     frames_too=False (time travel) skips the frames and leaves body_html to be rendered on display.
+    `cuts` (thread -> stream_version, from `frame_cuts`) skips the frames the live path has pruned: building
+    a frame costs more than applying its event, and a long thread keeps only its last ones.
     """
     state = state or MemoryState()
-    frames: list[LiveFrame] = []
+    frames: list[Frame] = []
+    cuts = cuts or {}
     for ev in events:
-        frame = apply(state, ev, frames=frames_too, render=frames_too)
+        keep = frames_too and ev.stream_version > cuts.get(ev.stream, 0)
+        frame = apply(state, ev, frames=keep, render=frames_too)
         if frame is not None:
             frames.append(Frame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
         if progress:
             progress(ev.position)
     return state, frames
+
+
+def frame_cuts(store: EventStore, stream: str | None = None) -> dict[str, int]:
+    """Each stream's frames_cut at the head of the log: the stream_version at and below which no frame is kept."""
+    sql = "SELECT stream, MAX(stream_version) FROM threadlog_events"
+    params: list = []
+    if stream is not None:
+        sql += " WHERE stream = %s"
+        params.append(stream)
+    with store.connection.cursor() as cur:
+        cur.execute(sql + " GROUP BY stream", params)
+        return {key: frames_cut(int(version)) for key, version in cur.fetchall()}
 
 
 def _scratch(using: str) -> MemoryState:
@@ -51,7 +68,8 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     using = store.using
     with store.write_transaction():
         head = store.head()
-        state, frames = fold(store.iter_all(0, until=head), _scratch(using), progress=progress)
+        state, frames = fold(store.iter_all(0, until=head), _scratch(using), progress=progress,
+                             cuts=frame_cuts(store))
         for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView):
             model.objects.using(using).all().delete()
         bulk_write(state, using)
@@ -77,7 +95,8 @@ def verify(store: EventStore, progress: Progress | None = None) -> Difference | 
     using = store.using
     with store.write_transaction():  # a stable snapshot: no append while we compare
         head = store.head()
-        state, frames = fold(store.iter_all(0, until=head), _scratch(using), progress=progress)
+        state, frames = fold(store.iter_all(0, until=head), _scratch(using), progress=progress,
+                             cuts=frame_cuts(store))
         live_threads = {m.key: thread_row(m) for m in ThreadView.objects.using(using).all()}
         for key in sorted(set(live_threads) | set(state.threads)):
             a, b = live_threads.get(key), state.threads.get(key)

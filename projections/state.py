@@ -25,6 +25,10 @@ class ThreadRow:
     stream_version: int = 0
     last_position: int = 0
     opened_at: str = ""
+    # The live frames kept for resuming (see thread.FRAMES_WINDOW): frames at or below frames_pruned_through
+    # are gone; frames_mark is the position of the last event whose stream_version is a multiple of the window.
+    frames_pruned_through: int = 0
+    frames_mark: int = 0
 
 
 @dataclass

@@ -17,6 +17,11 @@ from .render import render_body
 from .state import CommentRow, State, ThreadRow
 
 DELETED_NAME = "[deleted]"
+# A thread keeps the live frames of its last FRAMES_WINDOW to 2*FRAMES_WINDOW-1 events. A reader resuming
+# from further back is sent `reset` (it refetches the thread), as it is anyway once it has missed more than
+# RESUME_MAX_EVENTS (<= FRAMES_WINDOW). Pruning happens whenever a thread's stream_version reaches a multiple
+# of the window, so which frames exist is a pure function of the log: a rebuild writes exactly these.
+FRAMES_WINDOW = 1000
 ERASED_BODY_HTML = "<p><em>[erased]</em></p>"
 
 
@@ -131,6 +136,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             state.put_comment(comment)
     thread.stream_version = ev.stream_version
     thread.last_position = ev.position
+    if ev.stream_version % FRAMES_WINDOW == 0:
+        thread.frames_pruned_through, thread.frames_mark = thread.frames_mark, ev.position
     state.put_thread(thread)
     if not frames:
         return None
@@ -146,6 +153,11 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     if comment is not None and ev.type != "VoteCast":
         frame["comment"] = comment_json(comment)
     return frame
+
+
+def frames_cut(stream_version: int) -> int:
+    """The stream_version at and below which a thread at `stream_version` keeps no frames."""
+    return max(0, (stream_version // FRAMES_WINDOW - 1) * FRAMES_WINDOW)
 
 
 def encode_frame(frame: dict[str, Any]) -> str:

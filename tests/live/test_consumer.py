@@ -8,6 +8,7 @@ import asyncio
 import json
 
 import pytest
+from channels.db import database_sync_to_async
 
 from tests.conftest import unique_key
 
@@ -149,6 +150,31 @@ async def test_reset_when_resume_is_too_old(settings):
 
     live = await post(key, "live after reset")
     assert (await frame(comm))["position"] == live.position
+    await comm.disconnect()
+
+
+async def test_reset_when_the_frames_to_resume_from_are_pruned(settings):
+    """A long thread keeps only its recent frames: a resume from before them is reset even when the setting
+    would allow replaying that many, and a resume from the horizon gets every frame after it."""
+    from projections.models import ThreadView
+    from projections.thread import FRAMES_WINDOW
+    from tests.projections.test_frame_retention import long_thread
+
+    settings.THREADLOG = {**settings.THREADLOG, "RESUME_MAX_EVENTS": 10 * FRAMES_WINDOW}
+    key = unique_key("ws")
+    await database_sync_to_async(long_thread)(key, 2 * FRAMES_WINDOW)  # versions 1..2002
+    thread = await database_sync_to_async(ThreadView.objects.get)(pk=key)
+    assert thread.frames_pruned_through > 0
+
+    comm = await connect(key, f"?after={thread.frames_pruned_through - 1}")
+    reset = await frame(comm)
+    assert reset["type"] == "reset" and reset["position"] == thread.last_position
+    assert "no longer kept" in reset["reason"]
+
+    await comm.send_json_to({"type": "resume", "after": thread.frames_pruned_through})
+    got = await frames_until(comm, "ready")
+    assert_in_order(got[:-1], FRAMES_WINDOW + 1)
+    assert got[-2]["position"] == thread.last_position and len(got) - 1 == FRAMES_WINDOW + 2
     await comm.disconnect()
 
 

@@ -46,9 +46,10 @@ def backlog(thread_key: str, after: int, limit: int) -> list[tuple[int, int, str
 
 
 @database_sync_to_async
-def thread_position(thread_key: str) -> int:
-    row = ThreadView.objects.filter(pk=thread_key).values_list("last_position", flat=True).first()
-    return int(row or 0)
+def thread_position(thread_key: str) -> tuple[int, int]:
+    """The thread's last position, and the position at and below which its frames have been pruned."""
+    row = ThreadView.objects.filter(pk=thread_key).values_list("last_position", "frames_pruned_through").first()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _error(code: str, message: str) -> str:
@@ -93,7 +94,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await publisher.register(self)  # subscribe first …
         self.registered = True
         if after is None:
-            self.last_sent = await thread_position(self.thread_key)
+            self.last_sent, _ = await thread_position(self.thread_key)
             await self.send(text_data=json.dumps({"type": "ready", "position": self.last_sent}))
             self._live()
         else:
@@ -107,9 +108,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         try:
             limit = settings.THREADLOG["RESUME_MAX_EVENTS"]
             rows = await backlog(self.thread_key, after, limit + 1)
-            head = await thread_position(self.thread_key)
+            head, pruned_through = await thread_position(self.thread_key)
             log_head = await database_sync_to_async(get_store().head)()
             reason = (f"more than {limit} events to replay" if len(rows) > limit
+                      else f"frames up to position {pruned_through} are no longer kept" if after < pruned_through
                       else f"position {after} is ahead of the log ({log_head}): its history changed"
                       if after > log_head else "")
             if reason:
