@@ -4,9 +4,10 @@
 
 A log of about N events (default 100,000: comments, replies and votes of one thread, made by
 benchmarks/make_thread.py through the event store) in a throw-away SQLite database; then a full rebuild
-(read the log, fold it into memory, replace the read-model tables, write the live frames and the checkpoint),
-timed R times (default 3; the best and the median are reported). The parts are timed too: reading the log
-alone and folding it in memory. Goal: >= 50,000 events/s.
+(read the log, fold it into memory while a second process renders most bodies, replace the read-model tables,
+write the live frames each thread keeps and the checkpoint), timed R times (default 3; the best and the median
+are reported). The parts are timed too: reading the log alone, and the whole replay in memory (no writes).
+Goal: >= 50,000 events/s.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def main() -> None:
 
     from events.store import EventStore
     from projections.models import CommentView, LiveFrame
-    from projections.rebuild import fold, rebuild
+    from projections.rebuild import rebuild, replay
 
     store = EventStore()
     built = None
@@ -48,12 +49,11 @@ def main() -> None:
     head = store.head()
 
     t0 = time.monotonic()
-    log = list(store.iter_all(0, until=head))
+    list(store.iter_for_projection(0, until=head))
     read_s = time.monotonic() - t0
     t0 = time.monotonic()
-    fold(log)
-    fold_s = time.monotonic() - t0
-    del log
+    replay(store, head)  # read, fold and render (in two processes): everything but writing the tables
+    replay_s = time.monotonic() - t0
 
     runs = []
     for _ in range(repeat):
@@ -65,7 +65,7 @@ def main() -> None:
         "benchmark": "rebuild", "database": "sqlite", "events": head, "built": built, "unit": "events/s",
         "rebuild_best": round(head / best, 1), "rebuild_median": round(head / median, 1),
         "rebuild_seconds": [round(r, 2) for r in runs],
-        "parts": {"read_log": round(head / read_s, 1), "fold_in_memory": round(head / fold_s, 1)},
+        "parts": {"read_log": round(head / read_s, 1), "replay_in_memory": round(head / replay_s, 1)},
         "rows": {"comments": CommentView.objects.count(), "frames": LiveFrame.objects.count()},
         "goal": {"events_per_s": 50_000, "met": head / median >= 50_000},
     }

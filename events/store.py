@@ -16,7 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import orjson
 from django.db import connections, transaction
@@ -139,6 +139,18 @@ def chain_hash(
             [position, id, type, version, stream, stream_version, data, metadata, recorded_at, previous]
         )
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+class ProjectionEvent(NamedTuple):
+    """The fields of a recorded event that projectors read (EventStore.iter_for_projection)."""
+
+    position: int
+    stream: str
+    stream_version: int
+    type: str
+    version: int
+    data: dict[str, Any]
+    recorded_at: str
 
 
 @dataclass(frozen=True)
@@ -381,6 +393,29 @@ class EventStore:
             if len(page) < batch:
                 return
             after = page[-1].position
+
+    def iter_for_projection(self, after: int = 0, *, until: int | None = None,
+                            batch: int = 10_000) -> Iterator["ProjectionEvent"]:
+        """Events in position order, as a projection needs them: without id, metadata and hash.
+
+        A rebuild reads the whole log; leaving out the columns no projector looks at, and building a plain tuple
+        instead of a frozen dataclass, halves the read."""
+        sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at FROM threadlog_events"
+               " WHERE position > %s" + (" AND position <= %s" if until is not None else "")
+               + " ORDER BY position LIMIT %s")
+        types, loads = _TYPES, _loads
+        while True:
+            with self.connection.cursor() as cur:
+                cur.execute(sql, [after, until, batch] if until is not None else [after, batch])
+                rows = cur.fetchall()
+            for position, stream, stream_version, type_, version, data, recorded_at in rows:
+                parsed = loads(data)
+                if type_ in types and version < types[type_].version:
+                    version, parsed = upcast(type_, version, parsed)
+                yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
 
     def read_stream(
         self, stream: str, after_version: int = 0, *, until_position: int | None = None,

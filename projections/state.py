@@ -6,6 +6,8 @@ tests check.
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Protocol
 
@@ -289,10 +291,9 @@ def bulk_write(state: MemoryState, using: str = "default", batch: int = 2000) ->
     The same rows bulk_create would write, inserted with executemany on plain tuples: building a model instance
     per row and compiling it cost more than the database's own work.
     """
-    insert_rows(ThreadView, THREAD_FIELDS,
-                ([getattr(r, n) for n in THREAD_FIELDS] for r in state.threads.values()), using, batch)
+    insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using, batch)
     names = COMMENT_FIELDS + RANK_FIELDS
-    insert_rows(CommentView, names, ([getattr(r, n) for n in names] for r in state.comments.values()), using, batch)
+    insert_rows(CommentView, names, map(attrgetter(*names), state.comments.values()), using, batch)
     insert_rows(VoteView, ["comment_id", "voter", "value"],
                 ((c, v, val) for (c, v), val in state.votes.items()), using, batch)
 

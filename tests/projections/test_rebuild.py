@@ -48,3 +48,28 @@ def test_writes_after_rebuild_continue_from_the_checkpoint(live_db, key):
     assert CommentView.objects.get(pk=b).reply_count == 1
     assert ThreadView.objects.get(pk=key).comment_count == 2
     assert verify(store) is None
+
+
+def test_a_rebuild_rendering_in_a_second_process_writes_what_the_live_path_wrote(live_db, key, monkeypatch):
+    """Large logs render most bodies in `projections.render_worker`; force that path on a small thread whose
+    bodies hold links, markup, paragraphs and an edit, and compare every row with the live one."""
+    import projections.rebuild as rebuild_module
+
+    ann = Actor("guest:rb-render")
+    bodies = ["see https://example.com/a?b=1&c=2 (and http://x.org/y).", "<b>not bold</b> & co\n\nsecond para",
+              "plain", "www.example.com is not a link, https://ok.example/ is", "ünïcode ✓ https://ü.example/ä"]
+    ids = [handle(PostComment(thread=key, body=b, author_name="Ann"), ann).comment_id for b in bodies]
+    from threadlog.commands import EditComment
+    handle(EditComment(comment_id=ids[2], body="edited https://example.org/edit"), ann)
+    live = {c.id: (c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)}
+    assert "<a href=" in live[ids[2]][1]
+
+    monkeypatch.setattr(rebuild_module, "PARALLEL_RENDER_MIN", 1)
+    started = []
+    real_start = rebuild_module._start_render_worker
+    monkeypatch.setattr(rebuild_module, "_start_render_worker", lambda b: started.append(len(b)) or real_start(b))
+    store = EventStore()
+    rebuild(store)
+    assert started and started[0] > 0
+    assert {c.id: (c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)} == live
+    assert verify(store) is None
