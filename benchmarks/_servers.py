@@ -84,6 +84,16 @@ class _Process:
         assert self.proc is not None
         return self.proc.pid
 
+    def all_pids(self) -> list[int]:
+        """The process and its children (gunicorn's workers, `threadlog serve --workers`' daphne processes)."""
+        pids = [self.pid]
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            pids += [int(c) for c in children]
+        except OSError:
+            pass
+        return pids
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -96,10 +106,11 @@ class _Process:
 
 
 class ThreadlogServer(_Process):
-    """One daphne process serving threadlog (`threadlog serve`), as `make run` and tests/conftest.py do."""
+    """`threadlog serve`: one daphne process as `make run` does, or `workers` of them sharing the port."""
 
     def __init__(self, tmp: Path, *, database_url: str | None = None, redis_url: str | None = None,
-                 env: dict[str, str] | None = None, migrate: bool = True):
+                 env: dict[str, str] | None = None, migrate: bool = True, workers: int = 1):
+        self.workers = workers
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.url = self.origin
@@ -129,7 +140,8 @@ class ThreadlogServer(_Process):
     def start(self) -> "ThreadlogServer":
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "threadlog"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [str(VENV_BIN / "threadlog"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers)],
             env=self.env, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
         wait_http(self.url + "/healthz", self.proc, self.log)
         return self
@@ -226,16 +238,6 @@ class IssoServer(_Process):
             env=env, cwd=self.tmp, stdout=logf, stderr=subprocess.STDOUT)
         wait_http(self.url + "/info", self.proc, self.log)
         return self
-
-    def all_pids(self) -> list[int]:
-        """The gunicorn master and its workers."""
-        pids = [self.pid]
-        try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
-            pids += [int(c) for c in children]
-        except OSError:
-            pass
-        return pids
 
 
 class PostgresDatabase:

@@ -1,13 +1,15 @@
 """Comments posted, votes cast and thread pages read per second over HTTP: threadlog (daphne) vs Isso.
 
-    .venv/bin/python benchmarks/post.py            # full run (~10 s per phase)
-    .venv/bin/python benchmarks/post.py --quick    # short run
+    .venv/bin/python benchmarks/post.py              # full run (~10 s per phase), one server process each
+    .venv/bin/python benchmarks/post.py --workers 2  # two server processes on each side (one per core here)
+    .venv/bin/python benchmarks/post.py --quick      # short run
 
-Both servers run on loopback in the same run, each on a fresh SQLite database:
-- threadlog: `threadlog serve` (one daphne process), RATE_LIMITS=off.
+Both servers run on loopback in the same run, each on a fresh SQLite database, with the same number of
+server processes (--workers, default 1):
+- threadlog: `threadlog serve --workers N` (N daphne processes on one port; with N > 1 the Redis channel
+  layer, as docs/scaling.md says to run it), RATE_LIMITS=off.
 - Isso (PyPI, installed into benchmarks/.venv-isso on first run): SQLite, [guard] off (no rate limit),
-  served by gunicorn's gthread worker (keep-alive), one worker process by default like our one daphne
-  process (`--isso-workers N` to change it).
+  served by gunicorn's gthread worker (keep-alive), N worker processes (`--isso-workers` to differ).
 
 Workload, identical for both (the client is N processes, one keep-alive http.client connection each, so
 the client is not the bottleneck):
@@ -163,7 +165,7 @@ def run_worker(kind: str, port: int, origin: str, worker: int, op: str, target: 
 
 
 def run_phase(server, kind: str, op: str, clients: int, target: dict, duration: float) -> dict:
-    pids = server.all_pids() if hasattr(server, "all_pids") else [server.pid]
+    pids = server.all_pids()
     ctx = multiprocessing.get_context("fork")
     with cf.ProcessPoolExecutor(max_workers=clients, mp_context=ctx) as ex:
         start_at = time.time() + 0.8 + 0.05 * clients
@@ -235,11 +237,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="short phases (2 s) and a small vote pool")
     ap.add_argument("--duration", type=float, help="seconds per phase (default 10, --quick 2)")
-    ap.add_argument("--isso-workers", type=int, default=1, help="gunicorn worker processes for Isso (default 1)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="server processes on each side: `threadlog serve --workers N` and gunicorn -w N (default 1)")
+    ap.add_argument("--isso-workers", type=int, default=None, help="gunicorn worker processes for Isso (default --workers)")
     ap.add_argument("--isso-threads", type=int, default=8, help="threads per gunicorn worker (default 8)")
     ap.add_argument("--only", choices=["threadlog", "isso"], help="benchmark one server only")
     args = ap.parse_args()
     duration = args.duration or (2.0 if args.quick else 10.0)
+    args.isso_workers = args.isso_workers or args.workers
     pool_size = 60 if args.quick else 300
     phases = [("post", 1), ("post", 8), ("vote", 1), ("vote", 8), ("read", 1), ("read", 8)]
     _servers.raise_nofile()
@@ -255,10 +260,12 @@ def main() -> int:
     try:
         if args.only != "isso":
             tmp = _servers.temp_dir("bench-post-threadlog-")
-            ours = _servers.ThreadlogServer(tmp).start()
+            redis = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9") if args.workers > 1 else None
+            ours = _servers.ThreadlogServer(tmp, workers=args.workers, redis_url=redis).start()
             servers.append(ours)
             print("threadlog …", file=sys.stderr)
-            result["threadlog"] = {"server": "daphne, 1 process, SQLite (WAL), in-memory channel layer",
+            layer = "Redis channel layer" if redis else "in-memory channel layer"
+            result["threadlog"] = {"server": f"daphne, {args.workers} process(es), SQLite (WAL), {layer}",
                                    **bench_server(ours, "threadlog", phases, duration, pool_size)}
             ours.stop()
         if args.only != "threadlog":

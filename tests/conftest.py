@@ -127,7 +127,8 @@ class Server:
     """A real daphne process serving threadlog, on its own port and (by default) its own SQLite file."""
 
     def __init__(self, tmp: Path, *, database_url: str | None = None, redis_url: str | None = None,
-                 env: dict[str, str] | None = None, migrate: bool = True, demo: bool = False):
+                 env: dict[str, str] | None = None, migrate: bool = True, demo: bool = False, workers: int = 1):
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -159,7 +160,8 @@ class Server:
     def start(self) -> "Server":
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "threadlog"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [str(VENV_BIN / "threadlog"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers)],
             env=self.env, cwd=ROOT, stdout=self._logf, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30

@@ -39,10 +39,9 @@ def _progress(total: int, label: str):
 
 
 def cmd_serve(args) -> int:
-    from daphne.cli import CommandLineInterface
+    from threadlog.serve import serve
 
-    CommandLineInterface().run(["-b", args.host, "-p", str(args.port), "threadlog.asgi:application"])
-    return 0
+    return serve(args.host, args.port, args.workers)
 
 
 def cmd_migrate(args) -> int:
@@ -274,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the app with daphne (HOST/PORT from the environment)")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")),
+                   help="daphne processes sharing the port (default 1, or WORKERS); use REDIS_URL with more than 1")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="create or update the database tables")

@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 import websockets
@@ -315,3 +316,50 @@ def test_slow_reader_on_a_real_server_is_closed_and_others_keep_receiving(make_s
     # 4008 when the close frame gets through; 1006 when the server gave up the close handshake with a reader
     # that still does not read
     assert code in (4008, 1006), code
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_serve_workers_share_the_port_and_the_sqlite_log(make_server):
+    """`threadlog serve --workers 3` on SQLite with Redis: writers spread over the processes (a new connection
+    per request) and readers on any of them get every event in order, woken by the doorbell (the poll is 30 s);
+    presence sums the processes' readers; stopping the server stops every worker."""
+    need_redis()
+    server = make_server(redis_url=REDIS_URL, env={"PUBLISHER_POLL_SECONDS": "30"}, workers=3).start()
+    workers = _children(server.proc.pid)
+    assert len(workers) == 3, workers
+    key = unique_key("workers")
+    comments = {key: [post(server, key, "opening")["comment"]["id"]]}
+
+    async def main():
+        readers = [Reader(server.ws_url, key) for _ in range(9)]
+        tasks = [asyncio.create_task(r.run(after=0)) for r in readers]
+        await asyncio.wait_for(asyncio.gather(*(r.ready.wait() for r in readers)), 20)
+        deadline = time.monotonic() + WAIT
+        while not all(r.presence[-1:] == [9] for r in readers):
+            assert time.monotonic() < deadline, [r.presence[-3:] for r in readers]
+            await asyncio.sleep(0.05)
+        writes = await asyncio.to_thread(run_writers, server, [key], comments, 6, 3.0)
+        truth = await asyncio.to_thread(thread_events, server, key)
+        await finish(readers, {key: truth})
+        await asyncio.gather(*tasks)
+        return readers, truth, writes
+
+    readers, truth, writes = asyncio.run(main())
+    assert len(truth) == writes + 2  # ThreadOpened + the opening comment + every write, none lost
+    assert [v for _, v, _ in truth] == list(range(1, len(truth) + 1))
+    for reader in readers:
+        assert reader.events == truth
+    server.stop()
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "zombie" not in Path(f"/proc/{pid}/status").read_text()]
