@@ -217,11 +217,17 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
-    position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
+def _decode(type_: str, version: int, data: str) -> tuple[int, Any]:
+    """An event's stored data parsed, and upcast to its type's current version (with that version)."""
     parsed = _loads(data)
     if type_ in _TYPES and version < _TYPES[type_].version:
-        version, parsed = upcast(type_, version, parsed)
+        return upcast(type_, version, parsed)
+    return version, parsed
+
+
+def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
+    position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
+    version, parsed = _decode(type_, version, data)
     return RecordedEvent(
         int(position), str(id_), stream, int(stream_version), type_, int(version), parsed,
         _parse_metadata(metadata), recorded_at, hash_, data, metadata,
@@ -427,16 +433,13 @@ class EventStore:
         sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at FROM threadlog_events"
                " WHERE position > %s" + (" AND position <= %s" if until is not None else "")
                + " ORDER BY position LIMIT %s")
-        types, loads = _TYPES, _loads
         while True:
             with self.connection.cursor() as cur:
                 cur.execute(sql, [after, until, batch] if until is not None else [after, batch])
                 rows = cur.fetchall()
             for position, stream, stream_version, type_, version, data, recorded_at in rows:
-                parsed = loads(data)
-                if type_ in types and version < types[type_].version:
-                    version, parsed = upcast(type_, version, parsed)
-                yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at)
+                yield ProjectionEvent(position, stream, stream_version, type_, *_decode(type_, version, data),
+                                      recorded_at)
             if len(rows) < batch:
                 return
             after = rows[-1][0]

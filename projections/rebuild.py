@@ -40,7 +40,7 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
     `cuts` (thread -> stream_version, from `frame_cuts`) skips the frames the live path has pruned: building
     a frame costs more than applying its event, and a long thread keeps only its last ones.
     render=False leaves body_html None (frames still carry it, rendered as they are built): a rebuild renders
-    each comment's final body afterwards, in parallel (`render_comments`), and never an edited-away one.
+    each comment's final body afterwards, partly in a second process (`replay`), and never an edited-away one.
     """
     state = state or MemoryState()
     frames: list[Frame] = []
@@ -117,7 +117,7 @@ def _start_render_worker(bodies: list[str]) -> subprocess.Popen | None:
     except orjson.JSONEncodeError:
         return None
     root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "projections.render_worker"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, cwd=root, env=env)
     proc.stdin.write(payload)  # the worker reads it all at once, then renders while we fold

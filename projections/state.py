@@ -6,9 +6,8 @@ tests check.
 """
 from __future__ import annotations
 
-from operator import attrgetter
-
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Iterable, Protocol
 
 from django.db import connections
