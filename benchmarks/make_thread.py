@@ -62,8 +62,12 @@ def sqlite_django(db: str | None, prefix: str) -> tuple[Path, "tempfile.Temporar
 
 
 def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int | None = None, seed: int = 0,
-                  title: str = "") -> list:
-    """The events of a thread with `comments` comments and `votes` votes (default: one per two comments)."""
+                  title: str = "", using: str = "default") -> list:
+    """The events of a thread with `comments` comments and `votes` votes (default: one per two comments).
+
+    Like the write path's, each comment's author name and email are sealed with the author's key (one key per
+    author, created in `using`), so reading them back costs what it costs on a real log."""
+    from events.people import seal
     from events.types import CommentPosted, ThreadOpened, VoteCast
 
     rng = random.Random(seed)
@@ -84,8 +88,9 @@ def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int |
         depth[cid] = depth[parent] + 1 if parent else 0
         body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 30)))
         author = rng.randrange(max(comments // 10, 1))
-        out.append(CommentPosted(comment_id=cid, body=body, author_name=f"reader {author}",
-                                 author_id=f"guest:bench{author}", parent_id=parent))
+        person = f"guest:bench{author}"  # the name sealed with the person's key, as the write path does
+        sealed = seal(person, {"name": f"reader {author}", "email": f"reader{author}@example.com"}, using=using)
+        out.append(CommentPosted(comment_id=cid, body=body, author_id=person, parent_id=parent, sealed_author=sealed))
         ids.append(cid)
         # Votes interleaved with the comments, on comments already posted (early ones get more).
         while votes and i + 1 >= next_vote and len(cast) < votes:
@@ -109,7 +114,7 @@ def make_thread(key: str, comments: int = 100_000, *, replies: float = 0.3, vote
     if store.stream_version(key):
         raise ValueError(f"thread {key!r} already exists")
     empty_before = store.head() == 0 and checkpoint(using=using) == 0
-    events = thread_events(key, comments, replies=replies, votes=votes, seed=seed)
+    events = thread_events(key, comments, replies=replies, votes=votes, seed=seed, using=using)
     t0 = time.monotonic()
     version = 0
     meta = {"actor": "bench:make_thread"}

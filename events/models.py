@@ -46,7 +46,7 @@ class PersonKey(models.Model):
     """
 
     person = models.CharField(max_length=100, primary_key=True)
-    key = models.CharField(max_length=64, null=True)  # Fernet key; NULL once erased
+    key = models.CharField(max_length=64, null=True)  # 32 random bytes, base64 (events.sealing); NULL once erased
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True)
     bodies = models.CharField(max_length=10, default="kept")  # once erased: their comment bodies kept or hidden

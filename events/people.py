@@ -1,22 +1,20 @@
 """Personal data in events, sealed with a per-person key kept outside the log (see docs/erasure.md).
 
-`seal` encrypts a person's fields (name, email, IP hash) with that person's key (Fernet: AES-128-CBC with an
-HMAC) before they enter an event; the ciphertext is what the log stores and hashes. `erase` deletes the key:
+`seal` encrypts a person's fields (name, email, IP hash) with that person's key (AES-256-GCM; tokens of earlier
+versions are Fernet, still read: events.sealing) before they enter an event; the ciphertext is what the log
+stores and hashes. `erase` deletes the key:
 the log and its hash chain stay exactly as they were, and the sealed fields can never be read again, so every
 projection, rebuild and readable export shows ERASED instead.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.db import connections
 
 from .models import PersonKey
-
-ERASED = "[erased]"
+from .sealing import ERASED, new_key, open_sealed, seal_with
 
 
 def seal(person: str, fields: dict[str, Any], *, using: str = "default") -> str:
@@ -26,12 +24,12 @@ def seal(person: str, fields: dict[str, Any], *, using: str = "default") -> str:
         row = cur.fetchone()
     key = row[0] if row else None
     if key is None:
-        key = Fernet.generate_key().decode()
+        key = new_key()
         if row is None:
             PersonKey.objects.using(using).create(person=person, key=key)
         else:  # erased before: a returning person gets a new key, old data stays unreadable
             PersonKey.objects.using(using).filter(pk=person).update(key=key, erased_at=None)
-    return Fernet(key.encode()).encrypt(json.dumps(fields, separators=(",", ":")).encode()).decode()
+    return seal_with(key, person, fields)
 
 
 class KeyRing:
@@ -40,17 +38,20 @@ class KeyRing:
     def __init__(self, using: str = "default", preload: bool = False):
         self.using = using
         # person -> (their key, or None; their bodies' fate; erased: a row whose key was destroyed)
-        self._keys: dict[str, tuple[Fernet | None, str, bool]] = {}
+        self._keys: dict[str, tuple[str | None, str, bool]] = {}
         self._complete = preload
+        self._erased: set[str] = set()  # with preload: every erased person (most logs have none)
         if preload:
             for person, key, bodies in PersonKey.objects.using(using).values_list("person", "key", "bodies"):
                 self._keys[person] = self._make(key, bodies)
+                if key is None:
+                    self._erased.add(person)
 
     @staticmethod
-    def _make(key: str | None, bodies: str) -> tuple[Fernet | None, str, bool]:
-        return (Fernet(key.encode()) if key else None, bodies, key is None)
+    def _make(key: str | None, bodies: str) -> tuple[str | None, str, bool]:
+        return (key or None, bodies, key is None)
 
-    def _entry(self, person: str) -> tuple[Fernet | None, str, bool]:
+    def _entry(self, person: str) -> tuple[str | None, str, bool]:
         if person not in self._keys:
             if self._complete:
                 return (None, "kept", False)
@@ -60,15 +61,20 @@ class KeyRing:
             self._keys[person] = self._make(row[0], row[1]) if row else (None, "kept", False)
         return self._keys[person]
 
-    def _fernet(self, person: str) -> Fernet | None:
+    def key(self, person: str) -> str | None:
+        """The person's key (None: erased, or never had one); a rebuild hands it to its worker process."""
         return self._entry(person)[0]
 
     def erased(self, person: str) -> bool:
         """Whether the person was erased (also covers plain-text fields of v1 events, which had no key)."""
+        if self._complete:  # asked once per comment by a rebuild
+            return person in self._erased
         return self._entry(person)[2]
 
     def bodies_hidden(self, person: str) -> bool:
         """Whether an erased person's comment bodies are to be hidden (decided when they were erased)."""
+        if self._complete and person not in self._erased:
+            return False
         _, bodies, erased = self._entry(person)
         return erased and bodies == "hidden"
 
@@ -76,13 +82,8 @@ class KeyRing:
         """The sealed fields, or None when the person's key is gone (erased)."""
         if not token:
             return None
-        fernet = self._fernet(person)
-        if fernet is None:
-            return None
-        try:
-            return json.loads(fernet.decrypt(token.encode()))
-        except (InvalidToken, ValueError):
-            return None
+        key = self.key(person)
+        return None if key is None else open_sealed(key, person, token)
 
 
 def erase_key(person: str, *, bodies: str = "kept", using: str = "default") -> bool:

@@ -134,7 +134,7 @@ class CommentPosted(Event):
     body: str
     author_id: str  # "guest:<token id>" or "user:<pk>": who may edit; the key's owner
     parent_id: str | None = None
-    sealed_author: str | None = None  # Fernet token of {"name", "email"}
+    sealed_author: str | None = None  # sealed {"name", "email"} (events.sealing)
     author_name: str | None = None
     author_email: str | None = None
 

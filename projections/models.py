@@ -3,6 +3,8 @@ from django.db import models
 
 from events.models import PositionField
 
+TOP_LEVEL = models.Q(depth=0)
+
 
 class Checkpoint(models.Model):
     name = models.CharField(max_length=100, primary_key=True)
@@ -52,11 +54,15 @@ class CommentView(models.Model):
 
     class Meta:
         db_table = "threadlog_comment"
+        # Only top-level comments are sorted (replies come by root_id), so the sort indexes hold only those:
+        # partial indexes, used by queries that say `depth = 0` literally (projections.queries).
         indexes = [
-            models.Index(fields=["thread_key", "depth", "position"], name="tl_comment_oldest"),
-            models.Index(fields=["thread_key", "depth", "rank_voted", "position"], name="tl_comment_voted"),
-            models.Index(fields=["thread_key", "depth", "rank_best", "position"], name="tl_comment_best"),
-            models.Index(fields=["thread_key", "depth", "rank_hot", "position"], name="tl_comment_hot"),
+            models.Index(fields=["thread_key", "position"], name="tl_comment_top_oldest", condition=TOP_LEVEL),
+            models.Index(fields=["thread_key", "rank_voted", "position"], name="tl_comment_top_voted",
+                         condition=TOP_LEVEL),
+            models.Index(fields=["thread_key", "rank_best", "position"], name="tl_comment_top_best",
+                         condition=TOP_LEVEL),
+            models.Index(fields=["thread_key", "rank_hot", "position"], name="tl_comment_top_hot", condition=TOP_LEVEL),
             models.Index(fields=["root_id", "position"], name="tl_comment_root"),
         ]
 

@@ -19,7 +19,7 @@ def wilson_lower_bound(up: int, down: int, z: float = WILSON_Z) -> float:
 
 
 def epoch_seconds(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(iso).timestamp()  # Python 3.11 reads the trailing "Z" as UTC
 
 
 def hot(score: int, created_at_iso: str) -> float:

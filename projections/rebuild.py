@@ -1,12 +1,19 @@
 """Rebuild the read models from position 0, and verify that the live read model equals a rebuild."""
 from __future__ import annotations
 
+import collections
+import contextlib
+import fcntl
+import gc
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import orjson
 
@@ -15,8 +22,9 @@ from events.store import EventStore, RecordedEvent
 
 from .base import THREAD_PROJECTOR, _set_checkpoint
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
-from .state import COMMENT_FIELDS, THREAD_FIELDS, MemoryState, bulk_write, comment_row, insert_rows, thread_row
-from .render import render_body
+from .state import (COMMENT_FIELDS, RANK_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, comment_row, insert_rows,
+                    thread_row)
+from .render_worker import work
 from .thread import apply, encode_frame, frames_cut
 
 Progress = Callable[[int], None]
@@ -33,14 +41,15 @@ class Frame(NamedTuple):
 
 def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
          progress: Progress | None = None, *, frames_too: bool = True,
-         cuts: dict[str, int] | None = None, render: bool | None = None) -> tuple[MemoryState, list[Frame]]:
+         cuts: dict[str, int] | None = None, render: bool | None = None,
+         names: bool = True) -> tuple[MemoryState, list[Frame]]:
     """Replay events into memory; returns the state and the frames the live path would have stored.
 
     frames_too=False (time travel) skips the frames and leaves body_html to be rendered on display.
     `cuts` (thread -> stream_version, from `frame_cuts`) skips the frames the live path has pruned: building
     a frame costs more than applying its event, and a long thread keeps only its last ones.
-    render=False leaves body_html None (frames still carry it, rendered as they are built): a rebuild renders
-    each comment's final body afterwards, partly in a second process (`replay`), and never an edited-away one.
+    render=False leaves body_html None and names=False a sealed author name None (frames still carry both, as
+    they are built): a rebuild fills them in afterwards, mostly from a second process (`replay`).
     """
     state = state or MemoryState()
     frames: list[Frame] = []
@@ -48,7 +57,7 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
     render = frames_too if render is None else render
     for ev in events:
         keep = frames_too and ev.stream_version > cuts.get(ev.stream, 0)
-        frame = apply(state, ev, frames=keep, render=render)
+        frame = apply(state, ev, frames=keep, render=render, names=names)
         if frame is not None:
             frames.append(Frame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
         if progress:
@@ -73,77 +82,272 @@ def _scratch(using: str) -> MemoryState:
     return MemoryState(keys=KeyRing(using, preload=True))
 
 
-PARALLEL_RENDER_MIN = 4000  # bodies; below this a second process costs more than it saves
+PARALLEL_MIN = 4000  # events; below this a second process costs more than it saves
+JOBS_PER_BATCH = 500
 
 
-def _render_all(bodies: list[str]) -> list[str]:
-    return [render_body(b) for b in bodies]
+class _Jobs:
+    """What a replay leaves for later: each CommentPosted or CommentEdited body to render, with the sealed author
+    name to open, in batches of JOBS_PER_BATCH, each sent to the helper process (if any) as soon as it is full."""
+
+    def __init__(self, keyring: KeyRing, helper: "_Helper | None"):
+        self.keyring, self.helper = keyring, helper
+        self.batches: list[list[Job]] = []
+        self.local: set[int] = set()  # batches the helper never got (orjson cannot encode them): done here
+        self._people: set[str] = set()
+
+    def collect(self, events: Iterable) -> Iterator:
+        """Pass the events through, noting the work each leaves."""
+        pending: list[Job] = []
+        pump = self.helper.pump if self.helper is not None else None
+        for i, ev in enumerate(events):
+            if ev.type == "CommentPosted":
+                data = ev.data
+                token = data.get("sealed_author") or None
+                pending.append((data["comment_id"], data["body"], data["author_id"] if token else None, token, True))
+            elif ev.type == "CommentEdited":
+                pending.append((ev.data["comment_id"], ev.data["body"], None, None, False))
+            if len(pending) >= JOBS_PER_BATCH:
+                self._seal_batch(pending)
+                pending = []
+            elif pump is not None and i % 64 == 0:
+                pump()
+            yield ev
+        if pending:
+            self._seal_batch(pending)
+
+    def _seal_batch(self, batch: list[Job]) -> None:
+        n = len(self.batches)
+        self.batches.append(batch)
+        if self.helper is None:
+            return
+        people = {job[2] for job in batch if job[2] is not None and job[2] not in self._people}
+        self._people |= people
+        if not (self.helper.send({"keys": {p: self.keyring.key(p) for p in people}})
+                and self.helper.send({"batch": n, "jobs": [job[1:4] for job in batch]}, n)):
+            self.local.add(n)
+
+    def _here(self, n: int) -> list[tuple[str, str | None]]:
+        return work([job[1:4] for job in self.batches[n]], self.keyring.key)
+
+    def rows(self, comments: dict[str, CommentRow]) -> Iterator[CommentRow]:
+        """After the fold: every comment row, body_html and author name filled in, roughly in position order,
+        each batch's as soon as its answers are in (a rebuild inserts them meanwhile).
+
+        The helper works from the front of the queue of batches; when the next batch in order is not answered
+        yet, this process takes one from the back of the queue and does it itself, and feeds the helper between
+        batches, so neither waits for the other until the last batch."""
+        helper, done = self.helper, {}
+        answers = helper.answers if helper is not None else {}
+        for n in self.local:
+            done[n] = self._here(n)
+        later: list[CommentRow] = []  # rows whose final body is an edit of a later batch
+        feeding = helper is not None
+        for n in range(len(self.batches)):
+            if helper is not None and n not in done and n not in answers:
+                helper.poll()
+            while n not in done and n not in answers:
+                if helper is None:
+                    done[n] = self._here(n)
+                elif feeding and (stolen := helper.steal()) is not None:
+                    done[stolen] = self._here(stolen)
+                    helper.poll()
+                elif feeding:
+                    helper.finish()
+                    feeding = False
+                elif not helper.wait_for(n):  # the helper died: the rest is done here
+                    done[n] = self._here(n)
+            if feeding:
+                helper.pump()
+            ready = []
+            for job, (html, name) in zip(self.batches[n], done.pop(n) if n in done else answers.pop(n)):
+                row = comments.get(job[0])
+                if row is None:
+                    continue
+                if row.body_html is None and row.body == job[1]:
+                    row.body_html = html
+                if job[3] is not None and row.author_name is None:
+                    row.author_name = name
+                if job[4]:
+                    (ready if row.body_html is not None else later).append(row)
+            yield from ready
+        yield from later
+
+
+Job = tuple[str, str, "str | None", "str | None", bool]  # comment id, body, author, sealed name, posted (not edited)
+
+
+def _replay(store: EventStore, head: int, progress: Progress | None,
+            helper: "_Helper | None") -> tuple[MemoryState, list[Frame], Iterator[CommentRow]]:
+    state = _scratch(store.using)
+    jobs = _Jobs(state.keyring(), helper)
+    state, frames = fold(jobs.collect(store.iter_for_projection(0, until=head)), state, progress=progress,
+                         cuts=frame_cuts(store), render=False, names=False)
+    return state, frames, jobs.rows(state.comments)
+
+
+@contextlib.contextmanager
+def _helper_for(head: int) -> Iterator["_Helper | None"]:
+    helper = _Helper.start() if head >= PARALLEL_MIN else None
+    try:
+        yield helper
+    finally:
+        if helper is not None:
+            helper.close()
 
 
 def replay(store: EventStore, head: int, progress: Progress | None = None) -> tuple[MemoryState, list[Frame]]:
-    """The whole log up to `head` folded into memory, every comment's body_html rendered.
+    """The whole log up to `head` folded into memory, every comment's body_html rendered and author name opened.
 
-    Rendering (nh3) is a third of a replay and independent of it, so most of a large log's bodies go to a
-    second process (`render_worker`), which renders them while this one folds the events."""
-    events = list(store.iter_for_projection(0, until=head))
-    bodies = [ev.data["body"] for ev in events if ev.type in ("CommentPosted", "CommentEdited")]
-    worker = None
-    sent: list[str] = []
-    if len(bodies) >= PARALLEL_RENDER_MIN:
-        share = len(bodies) * 3 // 4  # the other process starts later but has no fold to do
-        sent, bodies = bodies[:share], bodies[share:]
-        worker = _start_render_worker(sent)
-        if worker is None:  # a body orjson cannot encode (a lone surrogate): render everything here
-            bodies, sent = sent + bodies, []
-    try:
-        state, frames = fold(events, _scratch(store.using), progress=progress, cuts=frame_cuts(store), render=False)
-        rendered = dict(zip(bodies, _render_all(bodies)))
-        if worker is not None:
-            rendered.update(zip(sent, _render_worker_result(worker, len(sent))))
-    finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.wait()
-    for row in state.comments.values():
-        if row.body_html is None:
-            html = rendered.get(row.body)
-            row.body_html = html if html is not None else render_body(row.body)
+    Rendering (nh3) and opening sealed names cost more than the rest of the fold and depend on nothing else in
+    it, so for a large log they go, in batches as the log is read, to a second process (`render_worker`), which
+    works while this one folds the events (`_Jobs`)."""
+    with _helper_for(head) as helper:
+        state, frames, rows = _replay(store, head, progress, helper)
+        for _ in rows:
+            pass
     return state, frames
 
 
-def _start_render_worker(bodies: list[str]) -> subprocess.Popen | None:
-    try:
-        payload = orjson.dumps(bodies)
-    except orjson.JSONEncodeError:
+class _Helper:
+    """The `render_worker` process. This process writes to its stdin without ever waiting (what the pipe cannot
+    take yet is queued here, and this process takes batches back from the end of that queue when its fold is
+    done), and it answers into a temporary file, read back as the answers arrive. No threads: a thread of this
+    process gets the interpreter lock only every few milliseconds while the fold runs, and the helper starved."""
+
+    def __init__(self, proc: subprocess.Popen, answers_file):
+        self.proc = proc
+        self.answers: dict[int, list] = {}  # batch -> answers, until taken
+        self.answered = 0  # batches answered so far
+        self._answers_file, self._read_at, self._partial = answers_file, 0, b""
+        self._queue: collections.deque[tuple[int, bytes]] = collections.deque()  # (batch, or -1: keys; message)
+        self._writing = b""  # the rest of the message being written
+        self._stdin = proc.stdin.fileno()
+        os.set_blocking(self._stdin, False)
+        try:  # Linux: room for a few batches ahead (the default 64 KiB holds less than one)
+            fcntl.fcntl(self._stdin, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except OSError:
+            pass
+
+    @classmethod
+    def start(cls) -> "_Helper":
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        answers = tempfile.TemporaryFile(prefix="threadlog-rebuild-")
+        proc = subprocess.Popen([sys.executable, "-m", "projections.render_worker"], stdin=subprocess.PIPE,
+                                stdout=answers, cwd=root, env=env)
+        return cls(proc, answers)
+
+    def send(self, message: dict, batch: int = -1) -> bool:
+        """Queue a message and write what the pipe takes; False if it cannot be encoded (a lone surrogate)."""
+        try:
+            self._queue.append((batch, orjson.dumps(message) + b"\n"))
+        except orjson.JSONEncodeError:
+            return False
+        self._write()
+        return True
+
+    def pump(self) -> None:
+        """Write on what the pipe can take now (called every few events while the fold runs)."""
+        if self._writing or self._queue:
+            self._write()
+
+    def _write(self) -> None:
+        while self._writing or self._queue:
+            if not self._writing:
+                self._writing = self._queue.popleft()[1]
+            try:
+                n = os.write(self._stdin, self._writing)
+            except BlockingIOError:
+                return
+            except OSError:  # the helper is gone; what it did not answer is done here
+                self._writing, self._queue = b"", collections.deque()
+                return
+            self._writing = self._writing[n:]
+
+    def steal(self) -> int | None:
+        """The last batch not yet being written to the helper, taken back (to be done here); None if none is left."""
+        while self._queue:
+            batch, _ = self._queue.pop()
+            if batch >= 0:  # a keys message left behind is harmless: only later batches could have needed it
+                return batch
         return None
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "projections.render_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, cwd=root, env=env)
-    proc.stdin.write(payload)  # the worker reads it all at once, then renders while we fold
-    proc.stdin.close()
-    return proc
+
+    def finish(self) -> None:
+        """Write the rest of what is queued (waiting for the pipe if need be) and close the helper's stdin."""
+        os.set_blocking(self._stdin, True)
+        try:
+            for line in [self._writing] + [m for _, m in self._queue]:
+                self.proc.stdin.write(line)
+            self.proc.stdin.close()
+        except OSError:  # the helper is gone; what it did not answer is done here
+            pass
+        self._writing, self._queue = b"", collections.deque()
+
+    def poll(self) -> bool:
+        """Read the answers written so far; False once the helper has exited and everything is read."""
+        alive = self.proc.poll() is None
+        fd = self._answers_file.fileno()
+        size = os.fstat(fd).st_size
+        if size <= self._read_at:
+            return alive
+        chunk = os.pread(fd, size - self._read_at, self._read_at)
+        self._read_at += len(chunk)
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        for line in lines:
+            message = orjson.loads(line)
+            self.answers[message["batch"]] = message["out"]
+            self.answered += 1
+        return alive or bool(chunk)
+
+    def wait_for(self, batch: int) -> bool:
+        """Until the helper has answered this batch (True), or has exited without (False)."""
+        while batch not in self.answers:
+            if not self.poll():
+                return batch in self.answers
+            if batch not in self.answers:
+                time.sleep(0.0005)
+        return True
+
+    def close(self) -> None:
+        if self.proc.poll() is None:  # still working on batches this process already did
+            self.proc.kill()
+        self.proc.wait()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self._answers_file.close()
 
 
-def _render_worker_result(proc: subprocess.Popen, expected: int) -> list[str]:
-    out = proc.stdout.read()
-    if proc.wait() != 0:
-        raise RuntimeError(f"the render worker failed (exit {proc.returncode})")
-    rendered = orjson.loads(out)
-    if len(rendered) != expected:
-        raise RuntimeError(f"the render worker returned {len(rendered)} bodies, not {expected}")
-    return rendered
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector off while a replay builds a million objects and holds them: it found nothing to free
+    and spent a tenth of a rebuild looking (its full passes scan everything alive). Back on (if it was) after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     """Replace the read models by a replay of the whole log. Writers wait for the lock meanwhile."""
     using = store.using
-    with store.write_transaction():
+    with store.write_transaction(), _no_cycle_collection(), _helper_for(store.head()) as helper:
         head = store.head()
-        state, frames = replay(store, head, progress)
         for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView):
             model.objects.using(using).all().delete()
-        bulk_write(state, using)
+        state, frames, rows = _replay(store, head, progress, helper)
+        # The comment rows go in as the helper's answers arrive (while it renders the rest); threads and votes
+        # are final once the fold is done.
+        insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using)
+        insert_rows(VoteView, ["comment_id", "voter", "value"],
+                    ((c, v, val) for (c, v), val in state.votes.items()), using)
+        names = COMMENT_FIELDS + RANK_FIELDS
+        insert_rows(CommentView, names, map(attrgetter(*names), rows), using)
         insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
                     ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
         _set_checkpoint(head, THREAD_PROJECTOR, using)
@@ -164,7 +368,7 @@ class Difference:
 def verify(store: EventStore, progress: Progress | None = None) -> Difference | None:
     """Replay the log into a scratch (in-memory) model and compare it with the live tables; first difference."""
     using = store.using
-    with store.write_transaction():  # a stable snapshot: no append while we compare
+    with store.write_transaction(), _no_cycle_collection():  # a stable snapshot: no append while we compare
         head = store.head()
         state, frames = replay(store, head, progress)
         live_threads = {m.key: thread_row(m) for m in ThreadView.objects.using(using).all()}

@@ -7,6 +7,7 @@ tests check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from itertools import islice
 from operator import attrgetter
 from typing import Iterable, Protocol
 
@@ -298,28 +299,24 @@ def bulk_write(state: MemoryState, using: str = "default", batch: int = 2000) ->
 
 
 def insert_rows(model, names: list[str], rows: Iterable, using: str = "default", batch: int = 2000) -> None:
-    """INSERT rows (sequences of values of the fields `names`, in that order) into `model`'s table."""
+    """INSERT rows (sequences of values of the fields `names`, in that order) into `model`'s table.
+
+    Straight through the driver's executemany (inside the caller's transaction, on Django's connection): Django's
+    cursor wrapper adds nothing a bulk load needs, and copies and scans the parameters once more."""
     conn = connections[using]
     quote = conn.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
-    with conn.cursor() as cur:
-        chunk = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch:
-                cur.executemany(sql, chunk)
-                chunk = []
-        if chunk:
-            cur.executemany(sql, chunk)
-
-
-def _chunked(model, rows: Iterable, using: str, batch: int) -> None:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= batch:
-            model.objects.using(using).bulk_create(chunk)
-            chunk = []
-    if chunk:
-        model.objects.using(using).bulk_create(chunk)
+    mark = "?" if conn.vendor == "sqlite" else "%s"
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join([mark] * len(names))})"
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        cur = conn.connection.cursor()
+        try:
+            if conn.vendor == "sqlite":  # sqlite3 takes the rows as they come
+                cur.executemany(sql, rows)
+            else:  # psycopg builds its batch from a sequence
+                it = iter(rows)
+                while chunk := list(islice(it, batch)):
+                    cur.executemany(sql, chunk)
+        finally:
+            cur.close()

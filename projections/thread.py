@@ -11,6 +11,7 @@ from typing import Any
 
 from events.store import RecordedEvent
 from events.people import ERASED, forget_erased
+from events.sealing import sealed_name
 from events.types import public_data
 
 from .render import render_body
@@ -28,8 +29,7 @@ ERASED_BODY_HTML = "<p><em>[erased]</em></p>"
 def author_name(state: State, data: dict[str, Any]) -> str:
     """The author's name: unsealed with the author's key (v2), plain (v1), or ERASED once the key is gone."""
     if data.get("sealed_author"):
-        fields = state.keyring().unseal(data["author_id"], data["sealed_author"])
-        return ERASED if fields is None else str(fields.get("name", ""))
+        return sealed_name(state.keyring().key(data["author_id"]), data["author_id"], data["sealed_author"])
     if state.keyring().erased(data["author_id"]):  # a v1 row: plain text, erased all the same
         return ERASED
     return data.get("author_name") or ""
@@ -66,12 +66,15 @@ def _counts(thread: ThreadRow, comment: CommentRow | None, parent: CommentRow | 
     return counts
 
 
-def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool = True) -> dict[str, Any] | None:
+def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool = True,
+          names: bool = True) -> dict[str, Any] | None:
     """Apply one event; return the live frame it produces (None for streams that are not threads).
 
     Every event of a thread yields a frame, even one that changes nothing, so readers see stream_version
     advance by exactly one. Replays that only need the state (time travel) pass frames=False and
-    render=False: body_html is then rendered when a comment is shown (None until then).
+    render=False: body_html is then rendered when a comment is shown (None until then). A rebuild also passes
+    names=False: a sealed author name is left None, opened later by its second process (projections.rebuild),
+    unless this event's frame is built (a frame shows the name).
     """
     data = ev.data
     if ev.type == "PersonErased":
@@ -94,10 +97,11 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
         comment = CommentRow(
             id=data["comment_id"], thread_key=ev.stream, parent_id=parent_id,
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
-            position=ev.position, author_name=author_name(state, data), author_id=data["author_id"],
+            position=ev.position, author_id=data["author_id"],
+            author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
             body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
         )
-        if comment.author_name == ERASED and state.keyring().bodies_hidden(comment.author_id):
+        if state.keyring().bodies_hidden(comment.author_id):  # erased, with their bodies: the name reads ERASED too
             comment.body, comment.body_html = "", ERASED_BODY_HTML
         if parent is not None:
             parent.children += 1

@@ -1,6 +1,8 @@
 """verify() notices a live read model that drifted from the log, and rebuild() repairs it."""
 from __future__ import annotations
 
+import time
+
 from events.store import EventStore
 from projections.models import CommentView, ThreadView
 from projections.rebuild import rebuild, verify
@@ -51,25 +53,51 @@ def test_writes_after_rebuild_continue_from_the_checkpoint(live_db, key):
 
 
 def test_a_rebuild_rendering_in_a_second_process_writes_what_the_live_path_wrote(live_db, key, monkeypatch):
-    """Large logs render most bodies in `projections.render_worker`; force that path on a small thread whose
-    bodies hold links, markup, paragraphs and an edit, and compare every row with the live one."""
+    """Large logs render bodies and open sealed names mostly in `projections.render_worker`; force that path on a
+    small thread whose bodies hold links, markup, paragraphs and an edit, with an author erased (bodies hidden),
+    and compare every row with the live one. This process is made slow, so both it and the helper do batches."""
     import projections.rebuild as rebuild_module
+    from threadlog.commands import EditComment, ErasePerson
 
-    ann = Actor("guest:rb-render")
+    ann, eve = Actor(f"guest:rb-render-{key}"), Actor(f"guest:rb-eve-{key}")
     bodies = ["see https://example.com/a?b=1&c=2 (and http://x.org/y).", "<b>not bold</b> & co\n\nsecond para",
               "plain", "www.example.com is not a link, https://ok.example/ is", "ünïcode ✓ https://ü.example/ä"]
-    ids = [handle(PostComment(thread=key, body=b, author_name="Ann"), ann).comment_id for b in bodies]
-    from threadlog.commands import EditComment
+    ids = [handle(PostComment(thread=key, body=b, author_name=f"Ann {i}"), ann).comment_id
+           for i, b in enumerate(bodies)]
+    handle(PostComment(thread=key, body="Eve was here", author_name="Eve"), eve)
     handle(EditComment(comment_id=ids[2], body="edited https://example.org/edit"), ann)
-    live = {c.id: (c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)}
-    assert "<a href=" in live[ids[2]][1]
+    handle(ErasePerson(person=eve.id, bodies="hidden"), Actor("user:1", is_staff=True))
+    live = {c.id: (c.author_name, c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)}
+    assert "<a href=" in live[ids[2]][2]
+    assert sorted(name for name, _, _ in live.values()) == ["Ann 0", "Ann 1", "Ann 2", "Ann 3", "Ann 4", "[erased]"]
 
-    monkeypatch.setattr(rebuild_module, "PARALLEL_RENDER_MIN", 1)
-    started = []
-    real_start = rebuild_module._start_render_worker
-    monkeypatch.setattr(rebuild_module, "_start_render_worker", lambda b: started.append(len(b)) or real_start(b))
+    monkeypatch.setattr(rebuild_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(rebuild_module, "JOBS_PER_BATCH", 2)
+    helpers, here = [], []
+    real_start, real_send, real_work = rebuild_module._Helper.start, rebuild_module._Helper.send, rebuild_module.work
+
+    def start():
+        helpers.append(real_start())
+        return helpers[-1]
+
+    def send(self, message, batch=-1):  # the helper is sent batch 0 at once; the rest wait in the queue
+        if batch <= 0:
+            return real_send(self, message, batch)
+        self._queue.append((batch, rebuild_module.orjson.dumps(message) + b"\n"))
+        return True
+
+    def slow_work(jobs, key_of):  # this process takes batches back only once the helper has answered one
+        while helpers[-1].answered == 0 and helpers[-1].poll():
+            time.sleep(0.001)
+        here.append(len(jobs))
+        return real_work(jobs, key_of)
+
+    monkeypatch.setattr(rebuild_module._Helper, "start", staticmethod(start))
+    monkeypatch.setattr(rebuild_module._Helper, "send", send)
+    monkeypatch.setattr(rebuild_module._Helper, "pump", lambda self: None)
+    monkeypatch.setattr(rebuild_module, "work", slow_work)
     store = EventStore()
     rebuild(store)
-    assert started and started[0] > 0
-    assert {c.id: (c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)} == live
+    assert helpers and helpers[0].answered and here  # both processes did some of the work
+    assert {c.id: (c.author_name, c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)} == live
     assert verify(store) is None

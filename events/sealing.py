@@ -1,0 +1,70 @@
+"""The cryptography of sealed personal fields, without Django: usable by a plain child process (a rebuild's worker).
+
+A person's key (a Fernet key: 32 random bytes, URL-safe base64) lives in threadlog_person_key; deleting it makes
+every field sealed with it unreadable (events.people, docs/audit.md).
+
+Two token formats, both opened with the same key:
+- "s2." + base64(nonce, ciphertext): AES-256-GCM, with a key derived from the person's key by HKDF and the person
+  as associated data (a token copied into another person's event does not open). Written since 2026-11-29: about
+  three times cheaper to open than Fernet, which matters to a rebuild that opens one per comment.
+- Fernet (AES-128-CBC + HMAC-SHA256), as written before: still read, never written.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+ERASED = "[erased]"  # what a sealed field reads as once its key is gone (or when it does not open)
+GCM_PREFIX = "s2."
+_HKDF_INFO = b"threadlog sealed fields v2: AES-256-GCM"
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@lru_cache(maxsize=65536)  # a rebuild opens the names of every author in turn, in no particular order
+def _aead(key: str) -> AESGCM:
+    raw = base64.urlsafe_b64decode(key)
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(raw))
+
+
+@lru_cache(maxsize=1024)
+def _fernet(key: str) -> Fernet:
+    return Fernet(key.encode())
+
+
+def seal_with(key: str, person: str, fields: dict[str, Any]) -> str:
+    """`fields` as JSON, encrypted under the person's key, bound to the person."""
+    nonce = os.urandom(12)
+    sealed = _aead(key).encrypt(nonce, json.dumps(fields, separators=(",", ":")).encode(), person.encode())
+    return GCM_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def open_sealed(key: str, person: str, token: str) -> dict[str, Any] | None:
+    """The sealed fields, or None if the token does not open with this key (tampered, or not this person's)."""
+    try:
+        if token.startswith(GCM_PREFIX):
+            raw = base64.urlsafe_b64decode(token[len(GCM_PREFIX):])
+            plain = _aead(key).decrypt(raw[:12], raw[12:], person.encode())
+        else:
+            plain = _fernet(key).decrypt(token.encode())
+        fields = json.loads(plain)
+    except (InvalidTag, InvalidToken, ValueError, TypeError):
+        return None
+    return fields if isinstance(fields, dict) else None
+
+
+def sealed_name(key: str | None, person: str, token: str) -> str:
+    """The author name a sealed {"name", "email"} shows: the name, or ERASED when it cannot be opened."""
+    fields = open_sealed(key, person, token) if key else None
+    return ERASED if fields is None else str(fields.get("name", ""))
