@@ -17,8 +17,14 @@ from .models import PersonKey
 from .sealing import ERASED, new_key, open_sealed, seal_with
 
 
-def seal(person: str, fields: dict[str, Any], *, using: str = "default") -> str:
-    """Encrypt `fields` with the person's key, creating the key on first use."""
+def seal(person: str, fields: dict[str, Any], *, using: str = "default", key: str | None = None) -> str:
+    """Encrypt `fields` with the person's key (`key`, if the caller has it from `person_key`)."""
+    return seal_with(key or person_key(person, using=using), person, fields)
+
+
+def person_key(person: str, *, using: str = "default") -> str:
+    """The person's key, created on first use (and anew for a person erased before: their old data stays
+    unreadable)."""
     with connections[using].cursor() as cur:
         cur.execute("SELECT key FROM threadlog_person_key WHERE person = %s", [person])
         row = cur.fetchone()
@@ -27,9 +33,9 @@ def seal(person: str, fields: dict[str, Any], *, using: str = "default") -> str:
         key = new_key()
         if row is None:
             PersonKey.objects.using(using).create(person=person, key=key)
-        else:  # erased before: a returning person gets a new key, old data stays unreadable
+        else:
             PersonKey.objects.using(using).filter(pk=person).update(key=key, erased_at=None)
-    return seal_with(key, person, fields)
+    return key
 
 
 class KeyRing:

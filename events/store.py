@@ -321,7 +321,9 @@ class EventStore:
         conn = self.connection
         if conn.vendor == "postgresql" and not conn.in_atomic_block and conn.get_autocommit():
             return self._append_pipelined(conn, stream, events, expected_version, idempotency_key, meta, meta_json)
-        with transaction.atomic(using=self.using):
+        # Inside a caller's transaction (a command handler's) no savepoint: an append that fails spoils the whole
+        # transaction, which must roll back anyway (a decision taken on a state that did not hold).
+        with transaction.atomic(using=self.using, savepoint=False):
             self._lock()
             with conn.cursor() as cur:
                 if conn.vendor == "sqlite":  # the driver's own cursor: no per-statement placeholder rewriting

@@ -13,7 +13,7 @@ from django.db import connections, transaction
 from events.store import EventStore, RecordedEvent
 
 from .models import LiveFrame
-from .state import DatabaseState
+from .state import DatabaseState, insert_rows
 from .thread import FRAMES_WINDOW, apply, encode_frame
 
 THREAD_PROJECTOR = "thread"
@@ -42,13 +42,13 @@ def lagging(store: EventStore) -> bool:
     return (head or 0) > (done or 0)
 
 
-def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> list[LiveFrame]:
+def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> list[tuple[int, str, int, str]]:
     """Apply events in order to the thread read model; must run inside a transaction holding the append lock."""
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError("apply_events must run inside the append transaction")
     done = checkpoint(using=using)
     state = DatabaseState(using)
-    frames: list[LiveFrame] = []
+    frames: list[tuple[int, str, int, str]] = []  # LiveFrame rows: position, thread, stream_version, frame
     pruned: dict[str, int] = {}  # thread -> the position at and below which its frames go
     for ev in events:
         if ev.position <= done:
@@ -57,8 +57,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> 
             raise RuntimeError(f"projection gap: checkpoint {done}, next event {ev.position}")
         frame = apply(state, ev)
         if frame is not None:
-            frames.append(LiveFrame(position=ev.position, thread_key=ev.stream,
-                                    stream_version=ev.stream_version, frame=encode_frame(frame)))
+            frames.append((ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
             if ev.stream_version % FRAMES_WINDOW == 0:
                 pruned[ev.stream] = state.thread(ev.stream).frames_pruned_through
         done = ev.position
@@ -66,7 +65,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> 
                       for row in state.memory.comments_by_author(ev.data["person"])}
     state.flush()
     if frames:
-        LiveFrame.objects.using(using).bulk_create(frames)
+        insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"], frames, using)
     if pruned:
         with connections[using].cursor() as cur:
             for key, through in pruned.items():

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from django.conf import settings
 from django.db import transaction
 
-from events.people import erase_key, seal
+from events.people import erase_key, person_key, seal
 from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, get_store
 from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
 from projections.base import apply_events, lagging, project_pending
@@ -66,10 +66,10 @@ def on_appended(callback: Callable[[int], None]) -> None:
 
 
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
-            idempotency_key: str | None) -> list[RecordedEvent]:
+            idempotency_key: str | None, key: str | None = None) -> list[RecordedEvent]:
     metadata = actor.metadata()
     if "ip_hash" in metadata:  # personal: sealed with the actor's key, erasable
-        metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using)
+        metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using, key=key)
     recorded = store.append(thread, events, expected_version=expected, idempotency_key=idempotency_key,
                             metadata=metadata)
     apply_events(recorded, using=store.using)  # under the lock, after `lagging` was checked: nothing else is due
@@ -104,12 +104,14 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
         if parent.depth + 1 > limit:
             raise CommandError("reply_too_deep", f"replies nest at most {limit} levels deep; reply higher up", 422)
     comment_id = str(uuid.uuid4())
-    sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using)
+    key = person_key(actor.id, using=store.using)
+    sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using, key=key)
     posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
                            sealed_author=sealed)
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
     expected = thread.stream_version if thread else NO_STREAM
-    recorded = _commit(store, cmd.thread, events, expected=expected, actor=actor, idempotency_key=idempotency_key)
+    recorded = _commit(store, cmd.thread, events, expected=expected, actor=actor, idempotency_key=idempotency_key,
+                       key=key)
     return Result(recorded, cmd.thread, comment_id, recorded[-1].position)
 
 
