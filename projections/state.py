@@ -19,7 +19,7 @@ from .models import CommentView, ThreadView, VoteView
 from .ranking import hot, wilson_lower_bound
 
 
-@dataclass
+@dataclass(slots=True)
 class ThreadRow:
     key: str
     title: str = ""
@@ -33,7 +33,7 @@ class ThreadRow:
     frames_mark: int = 0
 
 
-@dataclass
+@dataclass(slots=True)  # a rebuild holds one per comment: less memory, faster to make and read
 class CommentRow:
     id: str
     thread_key: str

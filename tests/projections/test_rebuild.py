@@ -56,7 +56,7 @@ def test_a_rebuild_rendering_in_a_second_process_writes_what_the_live_path_wrote
     """Large logs render bodies and open sealed names mostly in `projections.render_worker`; force that path on a
     small thread whose bodies hold links, markup, paragraphs and an edit, with an author erased (bodies hidden),
     and compare every row with the live one. This process is made slow, so both it and the helper do batches."""
-    import projections.rebuild as rebuild_module
+    import projections.offload as offload
     from threadlog.commands import EditComment, ErasePerson
 
     ann, eve = Actor(f"guest:rb-render-{key}"), Actor(f"guest:rb-eve-{key}")
@@ -71,10 +71,10 @@ def test_a_rebuild_rendering_in_a_second_process_writes_what_the_live_path_wrote
     assert "<a href=" in live[ids[2]][2]
     assert sorted(name for name, _, _ in live.values()) == ["Ann 0", "Ann 1", "Ann 2", "Ann 3", "Ann 4", "[erased]"]
 
-    monkeypatch.setattr(rebuild_module, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(rebuild_module, "JOBS_PER_BATCH", 2)
+    monkeypatch.setattr(offload, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(offload, "JOBS_PER_BATCH", 2)
     helpers, here = [], []
-    real_start, real_send, real_work = rebuild_module._Helper.start, rebuild_module._Helper.send, rebuild_module.work
+    real_start, real_send, real_work = offload.Helper.start, offload.Helper.send, offload.work
 
     def start():
         helpers.append(real_start())
@@ -83,7 +83,7 @@ def test_a_rebuild_rendering_in_a_second_process_writes_what_the_live_path_wrote
     def send(self, message, batch=-1):  # the helper is sent batch 0 at once; the rest wait in the queue
         if batch <= 0:
             return real_send(self, message, batch)
-        self._queue.append((batch, rebuild_module.orjson.dumps(message) + b"\n"))
+        self._queue.append((batch, offload.orjson.dumps(message) + b"\n"))
         return True
 
     def slow_work(jobs, key_of):  # this process takes batches back only once the helper has answered one
@@ -92,12 +92,46 @@ def test_a_rebuild_rendering_in_a_second_process_writes_what_the_live_path_wrote
         here.append(len(jobs))
         return real_work(jobs, key_of)
 
-    monkeypatch.setattr(rebuild_module._Helper, "start", staticmethod(start))
-    monkeypatch.setattr(rebuild_module._Helper, "send", send)
-    monkeypatch.setattr(rebuild_module._Helper, "pump", lambda self: None)
-    monkeypatch.setattr(rebuild_module, "work", slow_work)
+    monkeypatch.setattr(offload.Helper, "start", staticmethod(start))
+    monkeypatch.setattr(offload.Helper, "send", send)
+    monkeypatch.setattr(offload.Helper, "pump", lambda self: None)
+    monkeypatch.setattr(offload, "work", slow_work)
     store = EventStore()
     rebuild(store)
     assert helpers and helpers[0].answered and here  # both processes did some of the work
     assert {c.id: (c.author_name, c.body, c.body_html) for c in CommentView.objects.filter(thread_key=key)} == live
+    assert verify(store) is None
+
+
+def test_a_rebuild_on_postgres_with_its_second_process_equals_the_live_read_model(live_db, key, monkeypatch):
+    """The same two-process rebuild on PostgreSQL: sealed names, links, a reply, a vote and an edit, written
+    through the store and projected live, then rebuilt in batches of three jobs and compared row by row."""
+    import uuid
+
+    import projections.offload as offload
+    from events.people import seal
+    from events.types import CommentEdited, CommentPosted, ThreadOpened, VoteCast
+    from projections.base import project_pending
+
+    store, using = EventStore("postgres"), "postgres"
+    ids = [str(uuid.uuid4()) for _ in range(7)]
+    events = [ThreadOpened(key=key, title="pg")]
+    for i, cid in enumerate(ids):
+        person = f"guest:pg-{i % 3}-{key}"
+        events.append(CommentPosted(comment_id=cid, body=f"comment {i} https://example.org/{i}", author_id=person,
+                                    parent_id=ids[0] if i == 4 else None,
+                                    sealed_author=seal(person, {"name": f"Reader {i}"}, using=using)))
+    events += [VoteCast(comment_id=ids[1], voter="guest:v", value=1),
+               CommentEdited(comment_id=ids[2], body="edited <b>", editor_id=f"guest:pg-2-{key}")]
+    store.append(key, events)
+    project_pending(store)
+    live = {c.id: (c.author_name, c.body_html, c.up, c.reply_count)
+            for c in CommentView.objects.using(using).filter(thread_key=key)}
+    assert live[ids[2]][1] == "<p>edited &lt;b&gt;</p>" and live[ids[0]][3] == 1 and live[ids[1]][2] == 1
+
+    monkeypatch.setattr(offload, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(offload, "JOBS_PER_BATCH", 3)
+    rebuild(store)
+    assert {c.id: (c.author_name, c.body_html, c.up, c.reply_count)
+            for c in CommentView.objects.using(using).filter(thread_key=key)} == live
     assert verify(store) is None
