@@ -347,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is cmd_serve:  # before the settings load: they differ a little for a server (server_tuning.py)
+        os.environ["THREADLOG_SERVER"] = "1"
     _setup()
     try:
         return int(args.func(args) or 0)

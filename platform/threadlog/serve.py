@@ -15,10 +15,13 @@ import subprocess
 import sys
 import time
 
+from threadlog.server_tuning import SERVER_ENV
+
 APPLICATION = "threadlog.asgi:application"
 
 
 def serve(host: str, port: int, workers: int = 1) -> int:
+    os.environ[SERVER_ENV] = "1"  # before Django's settings load, here and in the workers (threadlog.server_tuning)
     if workers <= 1:
         from daphne.cli import CommandLineInterface
 

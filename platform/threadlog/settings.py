@@ -105,6 +105,8 @@ def _database() -> dict:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
         }
+        if os.environ.get("THREADLOG_SERVER"):  # a checkpointer thread keeps the WAL short (server_tuning.py)
+            db["OPTIONS"]["init_command"] += " PRAGMA wal_autocheckpoint=10000;"
         db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     db.setdefault("OPTIONS", {})
     db["CONN_HEALTH_CHECKS"] = True

@@ -202,3 +202,28 @@ def test_demo_thread_and_cli(make_server):
     status, body = http.request("POST", "/api/threads/demo/comments", {"body": "after", "author_name": "Z"})
     assert status == 201 and body["position"] == head + 1
     assert server.cli("projections", "verify", check=False).returncode == 0
+
+
+def test_the_server_copies_the_sqlite_wal_back_from_a_thread_of_its_own(make_server):
+    """Under `threadlog serve` the requests' connections checkpoint only past 10,000 WAL pages, and a background
+    thread does it every half second (threadlog.server_tuning): a few posts reach the database file within
+    seconds, which no commit of theirs would have done."""
+    import hashlib
+    import time
+
+    server = make_server().start()
+    http = HttpClient(server.url)
+    db = server.tmp / "server.sqlite3"
+    assert http.request("POST", "/api/threads/wal/comments", {"body": "first", "author_name": "W"})[0] == 201
+    time.sleep(1.5)  # the first post (and the thread's first rows) reach the file
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    for i in range(20):
+        status, body = http.request("POST", "/api/threads/wal/comments", {"body": f"post {i}", "author_name": "W"})
+        assert status == 201, body
+    deadline = time.monotonic() + 10
+    while hashlib.sha256(db.read_bytes()).hexdigest() == before:
+        assert time.monotonic() < deadline, "the posts never reached the database file"
+        time.sleep(0.2)
+    wal = db.with_name(db.name + "-wal")
+    assert wal.exists()  # still in WAL mode; the file is reused from its start, not grown per post
+    assert http.request("GET", "/api/threads/wal")[1]["comment_count"] == 21

@@ -1,0 +1,77 @@
+"""Two adjustments to a `threadlog serve` process that daphne has no option for (asgi.py applies them there).
+
+Both take work off the thread that answers requests: one process runs Python on one core at a time, and on the
+write path every tenth of a millisecond counts (docs/benchmarks.md).
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger(__name__)
+
+SERVER_ENV = "THREADLOG_SERVER"  # set by `threadlog serve` for its daphne processes
+CHECKPOINT_INTERVAL_SECONDS = 0.5
+
+
+def skip_form_parsing() -> None:
+    """Twisted parses the Content-Type of every POST (with the email package) to fill `request.args` with form
+    fields, which daphne never reads: the ASGI application gets the raw body. About a tenth of a millisecond per
+    POST; Twisted's own switch for it (parsePOSTFormSubmission) is not passed on by daphne, so set it here."""
+    from daphne.http_protocol import WebRequest
+
+    if getattr(WebRequest.__init__, "_threadlog_no_form_parsing", False):
+        return
+    original = WebRequest.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+    __init__._threadlog_no_form_parsing = True
+    WebRequest.__init__ = __init__
+
+
+class WalCheckpointer:
+    """Copies the SQLite write-ahead log back into the database file from a thread of its own.
+
+    SQLite otherwise does it inside whichever commit finds the log past 1,000 pages: every sixty-odd posts, one
+    of them copied some 4 MB and waited for an fsync, 8-15 % of the average post's time. The server's connections
+    raise that threshold to 10,000 pages (settings.py) as a safety net, and this thread runs a PASSIVE checkpoint
+    (never blocking a reader or a writer) twice a second; sqlite3 releases the interpreter lock meanwhile, so it
+    runs on another core. With several workers each has one; a checkpoint that finds another running just ends.
+    """
+
+    def __init__(self, path: str, interval: float = CHECKPOINT_INTERVAL_SECONDS):
+        self.path, self.interval = path, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
+
+    def start(self) -> "WalCheckpointer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=1, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # busy or locked now: the next round, or a commit past the threshold, does it
+                    log.debug("WAL checkpoint skipped", exc_info=True)
+        finally:
+            conn.close()
+
+
+def sqlite_file(settings_dict: dict) -> str | None:
+    """The database file of a SQLite connection's settings, or None (PostgreSQL, in-memory)."""
+    name = str(settings_dict.get("NAME") or "")
+    if (not settings_dict.get("ENGINE", "").endswith("sqlite3") or not name or name == ":memory:"
+            or name.startswith("file:") or "mode=memory" in name):
+        return None
+    return name
