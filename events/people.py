@@ -15,6 +15,7 @@ from django.db import connections
 
 from .models import PersonKey
 from .sealing import ERASED, new_key, open_sealed, seal_with
+from .sql import execute, fetch_one
 
 
 def seal(person: str, fields: dict[str, Any], *, using: str = "default", key: str | None = None) -> str:
@@ -25,17 +26,14 @@ def seal(person: str, fields: dict[str, Any], *, using: str = "default", key: st
 def person_key(person: str, *, using: str = "default") -> str:
     """The person's key, created on first use (and anew for a person erased before: their old data stays
     unreadable)."""
-    with connections[using].cursor() as cur:
-        cur.execute("SELECT key FROM threadlog_person_key WHERE person = %s", [person])
-        row = cur.fetchone()
+    row = fetch_one(using, "SELECT key FROM threadlog_person_key WHERE person = %s", [person])
     key = row[0] if row else None
     if key is None:
         key = new_key()
         if row is None:  # a first post by a new guest: plain SQL, the ORM's save cost more than the insert
-            conn = connections[using]
-            with conn.cursor() as cur:
-                cur.execute("INSERT INTO threadlog_person_key (person, key, created_at, bodies) VALUES (%s, %s, %s, %s)",
-                            [person, key, conn.ops.adapt_datetimefield_value(datetime.now(timezone.utc)), "kept"])
+            now = connections[using].ops.adapt_datetimefield_value(datetime.now(timezone.utc))
+            execute(using, "INSERT INTO threadlog_person_key (person, key, created_at, bodies) VALUES (%s, %s, %s, %s)",
+                    [person, key, now, "kept"])
         else:
             PersonKey.objects.using(using).filter(pk=person).update(key=key, erased_at=None)
     return key
@@ -64,9 +62,7 @@ class KeyRing:
         if person not in self._keys:
             if self._complete:
                 return (None, "kept", False)
-            with connections[self.using].cursor() as cur:
-                cur.execute("SELECT key, bodies FROM threadlog_person_key WHERE person = %s", [person])
-                row = cur.fetchone()
+            row = fetch_one(self.using, "SELECT key, bodies FROM threadlog_person_key WHERE person = %s", [person])
             self._keys[person] = self._make(row[0], row[1]) if row else (None, "kept", False)
         return self._keys[person]
 

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from django.db import connections, transaction
 
+from events.sql import execute, fetch_one
 from events.store import EventStore, RecordedEvent
 
 from .models import LiveFrame
@@ -20,25 +21,19 @@ THREAD_PROJECTOR = "thread"
 
 
 def checkpoint(name: str = THREAD_PROJECTOR, using: str = "default") -> int:
-    with connections[using].cursor() as cur:
-        cur.execute("SELECT position FROM threadlog_checkpoint WHERE name = %s", [name])
-        row = cur.fetchone()
+    row = fetch_one(using, "SELECT position FROM threadlog_checkpoint WHERE name = %s", [name])
     return int(row[0]) if row else 0
 
 
 def _set_checkpoint(position: int, name: str, using: str) -> None:
-    with connections[using].cursor() as cur:
-        cur.execute("UPDATE threadlog_checkpoint SET position = %s WHERE name = %s", [position, name])
-        if cur.rowcount == 0:
-            cur.execute("INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
+    if not execute(using, "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s", [position, name]):
+        execute(using, "INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
 
 
 def lagging(store: EventStore) -> bool:
     """Whether the log holds events the thread projection has not applied (one cheap query)."""
-    with store.connection.cursor() as cur:
-        cur.execute("SELECT (SELECT position FROM threadlog_checkpoint WHERE name = %s),"
-                    " (SELECT MAX(position) FROM threadlog_events)", [THREAD_PROJECTOR])
-        done, head = cur.fetchone()
+    done, head = fetch_one(store.using, "SELECT (SELECT position FROM threadlog_checkpoint WHERE name = %s),"
+                           " (SELECT MAX(position) FROM threadlog_events)", [THREAD_PROJECTOR])
     return (head or 0) > (done or 0)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connections, router
 
+from events.sql import fetch_one
 from events.store import EventStore
 
 from .models import CommentView, ThreadView
@@ -186,9 +187,7 @@ def comments_page_at(
 
 
 def _one(sql: str, params: list, using: str) -> tuple | None:
-    with connections[using].cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchone()
+    return fetch_one(using, sql, params)
 
 
 def comment_by_id(comment_id: str, *, using: str = "default") -> CommentRow | None:

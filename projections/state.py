@@ -7,6 +7,7 @@ tests check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from itertools import islice
 from operator import attrgetter
 from typing import Iterable, Protocol
@@ -14,6 +15,7 @@ from typing import Iterable, Protocol
 from django.db import connections
 
 from events.people import KeyRing
+from events.sql import execute, fetch_one
 
 from .models import CommentView, ThreadView, VoteView
 from .ranking import hot, wilson_lower_bound
@@ -187,9 +189,7 @@ class DatabaseState:
         self._dirty_votes: set[tuple[str, str]] = set()
 
     def _one(self, sql: str, params: list) -> tuple | None:
-        with connections[self.using].cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchone()
+        return fetch_one(self.using, sql, params)
 
     def thread(self, key: str) -> ThreadRow | None:
         if key not in self._loaded_threads:
@@ -252,8 +252,7 @@ class DatabaseState:
             row = self.memory.threads[key]
             values = [getattr(row, n) for n in THREAD_FIELDS]
             if key in self._existing_threads:
-                with connections[db].cursor() as cur:
-                    cur.execute(_SQL["update_thread"], values[1:] + [key])
+                execute(db, _SQL["update_thread"], values[1:] + [key])
             else:
                 insert_rows(ThreadView, THREAD_FIELDS, [values], db)
             self._existing_threads.add(key)
@@ -262,8 +261,7 @@ class DatabaseState:
         for cid in self._dirty_comments:
             if cid in self._existing_comments:
                 row = self.memory.comments[cid]
-                with connections[db].cursor() as cur:
-                    cur.execute(_SQL["update_comment"], [getattr(row, n) for n in names[1:]] + [cid])
+                execute(db, _SQL["update_comment"], [getattr(row, n) for n in names[1:]] + [cid])
             else:
                 new_comments.append(self.memory.comments[cid])
         if new_comments:  # new rows in one executemany (what force_insert saves one by one would write)
@@ -273,8 +271,7 @@ class DatabaseState:
         for k in self._dirty_votes:
             value = self.memory.votes[k]
             if k in self._existing_votes:
-                with connections[db].cursor() as cur:
-                    cur.execute(_SQL["update_vote"], [value, k[0], k[1]])
+                execute(db, _SQL["update_vote"], [value, k[0], k[1]])
             else:
                 new_votes.append((k[0], k[1], value))
         if new_votes:
@@ -298,16 +295,21 @@ def bulk_write(state: MemoryState, using: str = "default", batch: int = 2000) ->
                 ((c, v, val) for (c, v), val in state.votes.items()), using, batch)
 
 
+@lru_cache(maxsize=64)
+def _insert_sql(model, names: tuple[str, ...], vendor: str) -> str:
+    quote = connections["default"].ops.quote_name  # both back-ends quote with double quotes
+    columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
+    mark = "?" if vendor == "sqlite" else "%s"
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join([mark] * len(names))})"
+
+
 def insert_rows(model, names: list[str], rows: Iterable, using: str = "default", batch: int = 2000) -> None:
     """INSERT rows (sequences of values of the fields `names`, in that order) into `model`'s table.
 
     Straight through the driver's executemany (inside the caller's transaction, on Django's connection): Django's
     cursor wrapper adds nothing a bulk load needs, and copies and scans the parameters once more."""
     conn = connections[using]
-    quote = conn.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
-    mark = "?" if conn.vendor == "sqlite" else "%s"
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join([mark] * len(names))})"
+    sql = _insert_sql(model, tuple(names), conn.vendor)
     conn.ensure_connection()
     with conn.wrap_database_errors:
         cur = conn.connection.cursor()

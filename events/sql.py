@@ -1,0 +1,47 @@
+"""Plain SQL through the driver, on Django's connection and inside its transactions, for the write path's
+one-row statements.
+
+A post runs a dozen one-row statements. Through Django's cursor wrapper each one also rewrote its placeholders
+with a regular expression (SQLite), went through the debug-cursor and error-wrapping layers and made a new
+cursor: together more than SQLite's own work for such a statement. Here SQLite gets its `?` form (converted once
+per statement text) straight on the connection; PostgreSQL keeps Django's cursor (psycopg does the same work).
+Errors still come out as django.db errors.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from django.db import connections
+
+_SQLITE_FORM: dict[str, str] = {}
+
+
+def _sqlite(sql: str) -> str:
+    form = _SQLITE_FORM.get(sql)
+    if form is None:  # our statements hold no literal "%s": every one is a parameter
+        form = _SQLITE_FORM[sql] = sql.replace("%s", "?")
+    return form
+
+
+def fetch_one(using: str, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+    """The first row of `sql` (placeholders %s), or None."""
+    conn = connections[using]
+    if conn.vendor != "sqlite":
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        return conn.connection.execute(_sqlite(sql), params).fetchone()
+
+
+def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run a statement (placeholders %s); returns the number of rows it changed."""
+    conn = connections[using]
+    if conn.vendor != "sqlite":
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.rowcount
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        return conn.connection.execute(_sqlite(sql), params).rowcount
