@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connections
 
 from .models import PersonKey
-from .sealing import ERASED, new_key, open_sealed, seal_with
+from .sealing import ERASED, forget_cached_keys, new_key, open_sealed, seal_with
 from .sql import execute, fetch_one
 
 
@@ -99,6 +99,7 @@ def erase_key(person: str, *, bodies: str = "kept", using: str = "default") -> b
     if not updated:
         PersonKey.objects.using(using).update_or_create(
             person=person, defaults={"key": None, "erased_at": now, "bodies": bodies})
+    forget_cached_keys()  # this process's derived keys; other processes hold theirs until they restart
     return bool(updated)
 
 

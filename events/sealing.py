@@ -43,6 +43,12 @@ def _fernet(key: str) -> Fernet:
     return Fernet(key.encode())
 
 
+def forget_cached_keys() -> None:
+    """Drop the keys derived and cached in this process (after an erasure, nothing of the key should linger)."""
+    _aead.cache_clear()
+    _fernet.cache_clear()
+
+
 def seal_with(key: str, person: str, fields: dict[str, Any]) -> str:
     """`fields` as JSON, encrypted under the person's key, bound to the person."""
     nonce = os.urandom(12)

@@ -5,7 +5,8 @@ A post runs a dozen one-row statements. Through Django's cursor wrapper each one
 with a regular expression (SQLite), went through the debug-cursor and error-wrapping layers and made a new
 cursor: together more than SQLite's own work for such a statement. Here SQLite gets its `?` form (converted once
 per statement text) straight on the connection; PostgreSQL keeps Django's cursor (psycopg does the same work).
-Errors still come out as django.db errors.
+Errors still come out as django.db errors. Unlike Django's cursor these do not refuse to run in a transaction
+already spoiled by an error: no caller carries on after one (a failed decision rolls its transaction back).
 """
 from __future__ import annotations
 

@@ -88,6 +88,7 @@ class Jobs:
         for n in self.local:
             done[n] = self._here(n)
         later: list[CommentRow] = []  # rows whose final body is an edit of a later batch
+        given: set[str] = set()  # a comment id posted twice (an imported log) is still one row
         feeding = helper is not None
         for n in range(len(self.batches)):
             if helper is not None and n not in done and n not in answers:
@@ -114,7 +115,8 @@ class Jobs:
                     row.body_html = html
                 if job[3] is not None and row.author_name is None:
                     row.author_name = name
-                if job[4]:
+                if job[4] and job[0] not in given:
+                    given.add(job[0])
                     (ready if row.body_html is not None else later).append(row)
             yield from ready
         yield from later
@@ -144,10 +146,20 @@ class Helper:
     def start(cls) -> "Helper":
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        answers = tempfile.TemporaryFile(prefix="threadlog-rebuild-")
-        proc = subprocess.Popen([sys.executable, "-m", "projections.render_worker"], stdin=subprocess.PIPE,
-                                stdout=answers, cwd=root, env=env)
-        return cls(proc, answers)
+        answers = _answers_file()
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "projections.render_worker"], stdin=subprocess.PIPE,
+                                    stdout=answers, cwd=root, env=env)
+        except BaseException:
+            answers.close()
+            raise
+        try:
+            return cls(proc, answers)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            answers.close()
+            raise
 
     def send(self, message: dict, batch: int = -1) -> bool:
         """Queue a message and write what the pipe takes; False if it cannot be encoded (a lone surrogate)."""
@@ -229,6 +241,17 @@ class Helper:
         except OSError:
             pass
         self._answers_file.close()
+
+
+def _answers_file():
+    """Where the helper writes its answers: they hold opened author names, so in memory (a Linux memfd) rather
+    than in a temporary file on disk, where the system has one."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("threadlog-rebuild", os.MFD_CLOEXEC), "w+b")
+        except OSError:
+            pass
+    return tempfile.TemporaryFile(prefix="threadlog-rebuild-")
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from typing import Iterable, Protocol
 from django.db import connections
 
 from events.people import KeyRing
+from events.sealing import sealed_name
 from events.sql import execute, fetch_one
 
 from .models import CommentView, ThreadView, VoteView
@@ -88,6 +89,8 @@ class State(Protocol):
     def put_vote(self, comment_id: str, voter: str, value: int) -> None: ...
     def keyring(self) -> KeyRing: ...
     def comments_by_author(self, author_id: str) -> list[CommentRow]: ...
+    def defer_name(self, comment_id: str, author_id: str, sealed: str) -> None: ...
+    def deferred_name(self, comment_id: str) -> str: ...
 
 
 @dataclass
@@ -96,11 +99,20 @@ class MemoryState:
     comments: dict[str, CommentRow] = field(default_factory=dict)
     votes: dict[tuple[str, str], int] = field(default_factory=dict)
     keys: KeyRing | None = field(default=None, repr=False, compare=False)
+    # comment id -> (author, sealed name) of names a rebuild left to open later (thread.apply, names=False)
+    deferred: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def keyring(self) -> KeyRing:
         if self.keys is None:
             self.keys = KeyRing()
         return self.keys
+
+    def defer_name(self, comment_id: str, author_id: str, sealed: str) -> None:
+        self.deferred[comment_id] = (author_id, sealed)
+
+    def deferred_name(self, comment_id: str) -> str:
+        author_id, sealed = self.deferred[comment_id]
+        return sealed_name(self.keyring().key(author_id), author_id, sealed)
 
     def comments_by_author(self, author_id: str) -> list[CommentRow]:
         return [row for row in self.comments.values() if row.author_id == author_id]
@@ -222,6 +234,12 @@ class DatabaseState:
 
     def keyring(self) -> KeyRing:
         return self.memory.keyring()
+
+    def defer_name(self, comment_id: str, author_id: str, sealed: str) -> None:
+        self.memory.defer_name(comment_id, author_id, sealed)
+
+    def deferred_name(self, comment_id: str) -> str:
+        return self.memory.deferred_name(comment_id)
 
     def comments_by_author(self, author_id: str) -> list[CommentRow]:
         for model in CommentView.objects.using(self.using).filter(author_id=author_id):

@@ -101,6 +101,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
             body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
         )
+        if comment.author_name is None:  # deferred (a rebuild opens it later); kept for a frame that needs it first
+            state.defer_name(comment.id, data["author_id"], data["sealed_author"])
         if state.keyring().bodies_hidden(comment.author_id):  # erased, with their bodies: the name reads ERASED too
             comment.body, comment.body_html = "", ERASED_BODY_HTML
         if parent is not None:
@@ -155,6 +157,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
         "counts": _counts(thread, comment, parent),
     }
     if comment is not None and ev.type != "VoteCast":
+        if comment.author_name is None:  # posted before the frames a rebuild builds, its name not opened yet
+            comment.author_name = state.deferred_name(comment.id)
         frame["comment"] = comment_json(comment)
     return frame
 

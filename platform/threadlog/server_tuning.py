@@ -57,15 +57,25 @@ class WalCheckpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=1, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection | None = None
+        failures = 0
         try:
             while not self._stop.wait(self.interval):
                 try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, timeout=1, isolation_level=None, check_same_thread=False)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    failures = 0
                 except sqlite3.Error:  # busy or locked now: the next round, or a commit past the threshold, does it
-                    log.debug("WAL checkpoint skipped", exc_info=True)
+                    failures += 1
+                    log.log(logging.WARNING if failures % 120 == 1 else logging.DEBUG,
+                            "WAL checkpoint failed (%d in a row); retrying", failures, exc_info=True)
+                    if conn is not None and failures % 10 == 0:  # start afresh now and then
+                        conn.close()
+                        conn = None
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
 
 def sqlite_file(settings_dict: dict) -> str | None:

@@ -50,3 +50,20 @@ def test_a_short_thread_keeps_every_frame(live_db, key):
     long_thread(key, FRAMES_WINDOW + 500)
     assert [v for _, v, _ in frames_of(key)] == list(range(1, FRAMES_WINDOW + 503))
     assert ThreadView.objects.get(pk=key).frames_pruned_through == 0
+
+
+def test_an_edit_of_an_early_comment_shows_its_author_in_the_rebuilt_frame(live_db, key):
+    """A rebuild opens sealed names late (projections.offload), but the frame of an edit made within the kept
+    window, of a comment posted long before it, shows the author's name: the same frame as live."""
+    import json
+
+    from threadlog.commands import EditComment
+
+    comment, store = long_thread(key, 2 * FRAMES_WINDOW + 100)
+    handle(EditComment(comment_id=comment, body="edited much later"), Actor("user:1", is_staff=True))
+    kept = frames_of(key)
+    edit = json.loads(kept[-1][2])
+    assert edit["event"]["type"] == "CommentEdited" and edit["comment"]["author"]["name"] == "Ann"
+    assert verify(store) is None
+    rebuild(store)
+    assert frames_of(key) == kept

@@ -5,7 +5,6 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -43,13 +42,24 @@ def ip_hash(request: HttpRequest) -> str:
     return digest[:16]
 
 
-@lru_cache(maxsize=4096)
+_VALID_COOKIES: dict[tuple[str, str], str] = {}
+_VALID_COOKIES_MAX = 4096
+
+
 def _unsigned(name: str, signed: str) -> str:
     """A signed cookie's value, or "" if its signature is wrong. A pure function of the text (no max_age): a
-    returning reader's cookie is checked once per process, not on every request (two HMACs a request)."""
-    probe = HttpRequest()  # Django's own check (salted, versioned), on this cookie alone
-    probe.COOKIES = {name: signed}
-    return probe.get_signed_cookie(name, default="", salt=f"threadlog.{name}")
+    returning reader's cookie is checked once per process, not on every request (two HMACs a request). Only
+    valid cookies are remembered, so forged ones cannot crowd them out."""
+    value = _VALID_COOKIES.get((name, signed))
+    if value is None:
+        probe = HttpRequest()  # Django's own check (salted, versioned), on this cookie alone
+        probe.COOKIES = {name: signed}
+        value = probe.get_signed_cookie(name, default="", salt=f"threadlog.{name}")
+        if value:
+            if len(_VALID_COOKIES) >= _VALID_COOKIES_MAX:
+                _VALID_COOKIES.clear()
+            _VALID_COOKIES[(name, signed)] = value
+    return value
 
 
 def _cookie(request: HttpRequest, name: str, new: dict[str, str]) -> str:
