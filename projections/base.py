@@ -14,7 +14,7 @@ from events.sql import execute, fetch_one
 from events.store import EventStore, RecordedEvent
 
 from .models import LiveFrame
-from .state import DatabaseState, insert_rows
+from .state import DatabaseState, MemoryState, insert_rows
 from .thread import FRAMES_WINDOW, apply, encode_frame
 
 THREAD_PROJECTOR = "thread"
@@ -37,8 +37,10 @@ def lagging(store: EventStore) -> bool:
     return (head or 0) > (done or 0)
 
 
-def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> list[tuple[int, str, int, str]]:
-    """Apply events in order to the thread read model; must run inside a transaction holding the append lock."""
+def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> MemoryState:
+    """Apply events in order to the thread read model; must run inside a transaction holding the append lock.
+
+    Returns the rows the events touched, as now written (a handler answers from them without reading back)."""
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError("apply_events must run inside the append transaction")
     done = checkpoint(using=using)
@@ -68,7 +70,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> 
     _set_checkpoint(done, THREAD_PROJECTOR, using)
     for key in sorted(erased_threads):
         _reproject_frames(key, using)
-    return frames
+    return state.memory
 
 
 def _reproject_frames(key: str, using: str) -> None:
@@ -78,7 +80,6 @@ def _reproject_frames(key: str, using: str) -> None:
 
     from .models import ThreadSnapshot
     from .rebuild import fold, frame_cuts
-    from .state import MemoryState
 
     store = EventStore(using)
     _, frames = fold(store.read_stream(key), MemoryState(keys=KeyRing(using)), cuts=frame_cuts(store, key))

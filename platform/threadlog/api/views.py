@@ -189,7 +189,8 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
                           author_email=payload.author_email, parent_id=parent_id, title=payload.title)
     result = handle(command, who.author, idempotency_key=_idempotency_key(request))
-    out = _json({"comment": _comment_body(result.comment_id), "position": result.position}, 201)
+    comment = comment_json(result.comment) if result.comment else _comment_body(result.comment_id)
+    out = _json({"comment": comment, "position": result.position}, 201)
     who.set_cookies(out)
     return out
 
@@ -200,7 +201,7 @@ def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpR
     ratelimit.check("vote", who.voter.id, who.voter.ip_hash)
     result = handle(CastVote(comment_id=_uuid(comment_id, "comment"), value=payload.value), who.voter,
                     idempotency_key=_idempotency_key(request))
-    row = queries.comment_by_id(result.comment_id)
+    row = result.comment or queries.comment_by_id(result.comment_id)
     out = _json({"up": row.up, "down": row.down, "score": row.score, "position": result.position,
                  "value": payload.value})
     who.set_cookies(out)

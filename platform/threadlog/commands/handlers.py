@@ -19,7 +19,7 @@ from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonEra
 from projections.base import apply_events, lagging, project_pending
 from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
-from projections.state import CommentRow, ThreadRow
+from projections.state import CommentRow, MemoryState, ThreadRow
 from projections.ranking import epoch_seconds
 
 from .errors import CommandError, not_found
@@ -51,6 +51,7 @@ class Result:
     comment_id: str = ""
     position: int = 0
     replayed: bool = False  # an idempotent retry: nothing was appended
+    comment: CommentRow | None = None  # the comment as just projected (None: read it from the read model)
 
     @property
     def appended(self) -> bool:
@@ -66,17 +67,17 @@ def on_appended(callback: Callable[[int], None]) -> None:
 
 
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
-            idempotency_key: str | None, key: str | None = None) -> list[RecordedEvent]:
+            idempotency_key: str | None, key: str | None = None) -> tuple[list[RecordedEvent], MemoryState]:
     metadata = actor.metadata()
     if "ip_hash" in metadata:  # personal: sealed with the actor's key, erasable
         metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using, key=key)
     recorded = store.append(thread, events, expected_version=expected, idempotency_key=idempotency_key,
                             metadata=metadata)
-    apply_events(recorded, using=store.using)  # under the lock, after `lagging` was checked: nothing else is due
+    projected = apply_events(recorded, using=store.using)  # under the lock, after `lagging`: nothing else is due
     last = recorded[-1].position
     for callback in _after_commit:
         transaction.on_commit(lambda cb=callback: cb(last), using=store.using)
-    return recorded
+    return recorded, projected
 
 
 def _replayed(done: list[RecordedEvent]) -> Result:
@@ -110,9 +111,9 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
                            sealed_author=sealed)
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
     expected = thread.stream_version if thread else NO_STREAM
-    recorded = _commit(store, cmd.thread, events, expected=expected, actor=actor, idempotency_key=idempotency_key,
-                       key=key)
-    return Result(recorded, cmd.thread, comment_id, recorded[-1].position)
+    recorded, projected = _commit(store, cmd.thread, events, expected=expected, actor=actor,
+                                  idempotency_key=idempotency_key, key=key)
+    return Result(recorded, cmd.thread, comment_id, recorded[-1].position, comment=projected.comment(comment_id))
 
 
 def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
@@ -123,9 +124,9 @@ def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: s
     thread = thread_by_key(comment.thread_key)
     if current == cmd.value:
         return Result([], thread.key, comment.id, thread.last_position)
-    recorded = _commit(store, thread.key, [VoteCast(comment_id=comment.id, voter=actor.id, value=cmd.value)],
-                       expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
-    return Result(recorded, thread.key, comment.id, recorded[-1].position)
+    recorded, projected = _commit(store, thread.key, [VoteCast(comment_id=comment.id, voter=actor.id, value=cmd.value)],
+                                  expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
+    return Result(recorded, thread.key, comment.id, recorded[-1].position, comment=projected.comment(comment.id))
 
 
 def _may_change(comment: CommentRow, actor: Actor) -> None:
@@ -152,15 +153,15 @@ def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_
     comment, thread = _changeable(cmd.comment_id, actor, "edited")
     if comment.body == cmd.body:
         return Result([], thread.key, comment.id, thread.last_position)
-    recorded = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
-                       expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
+    recorded, _ = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
+                          expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
 
 def delete_comment(cmd: DeleteComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
     comment, thread = _changeable(cmd.comment_id, actor, "deleted")
     event = CommentDeleted(comment_id=comment.id, deleted_by=actor.id, reason=cmd.reason)
-    recorded = _commit(store, thread.key, [event], expected=thread.stream_version, actor=actor,
+    recorded, _ = _commit(store, thread.key, [event], expected=thread.stream_version, actor=actor,
                        idempotency_key=idempotency_key)
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
@@ -175,7 +176,7 @@ def erase_person(cmd: ErasePerson, actor: Actor, store: EventStore, idempotency_
         raise CommandError("invalid_request", "bodies must be kept or hidden", 422)
     if not erase_key(cmd.person, bodies=cmd.bodies, using=store.using) and not CommentView.objects.filter(author_id=cmd.person).exists():
         raise not_found("person", cmd.person)
-    recorded = _commit(store, PEOPLE_STREAM, [PersonErased(person=cmd.person, bodies=cmd.bodies)], expected=ANY,
+    recorded, _ = _commit(store, PEOPLE_STREAM, [PersonErased(person=cmd.person, bodies=cmd.bodies)], expected=ANY,
                        actor=Actor(actor.id, is_staff=True), idempotency_key=idempotency_key)
     return Result(recorded, PEOPLE_STREAM, "", recorded[-1].position)
 
