@@ -1,4 +1,4 @@
-"""Personal data in events, sealed with a per-person key kept outside the log (see docs/erasure.md).
+"""Personal data in events, sealed with a per-person key kept outside the log (docs/audit.md, erasure).
 
 `seal` encrypts a person's fields (name, email, IP hash) with that person's key (AES-256-GCM; tokens of earlier
 versions are Fernet, still read: events.sealing) before they enter an event; the ciphertext is what the log
