@@ -141,7 +141,7 @@ class ThreadlogServer(_Process):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "threadlog"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers), "--no-access-log"],  # as Isso's gunicorn: no line per request
             env=self.env, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
         wait_http(self.url + "/healthz", self.proc, self.log)
         return self

@@ -41,7 +41,7 @@ def _progress(total: int, label: str):
 def cmd_serve(args) -> int:
     from threadlog.serve import serve
 
-    return serve(args.host, args.port, args.workers)
+    return serve(args.host, args.port, args.workers, access_log=args.access_log)
 
 
 def cmd_migrate(args) -> int:
@@ -275,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")),
                    help="daphne processes sharing the port (default 1, or WORKERS); use REDIS_URL with more than 1")
+    p.add_argument("--access-log", action=argparse.BooleanOptionalAction,
+                   default=os.environ.get("ACCESS_LOG", "1") not in ("0", "false", "no", "off"),
+                   help="one line per request on stdout (default on, or ACCESS_LOG=0)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="create or update the database tables")

@@ -20,14 +20,15 @@ from threadlog.server_tuning import SERVER_ENV
 APPLICATION = "threadlog.asgi:application"
 
 
-def serve(host: str, port: int, workers: int = 1) -> int:
+def serve(host: str, port: int, workers: int = 1, *, access_log: bool = True) -> int:
     os.environ[SERVER_ENV] = "1"  # before Django's settings load, here and in the workers (threadlog.server_tuning)
+    quiet = [] if access_log else ["--verbosity", "0"]  # daphne logs each request at verbosity 1 (its default)
     if workers <= 1:
         from daphne.cli import CommandLineInterface
 
-        CommandLineInterface().run(["-b", host, "-p", str(port), APPLICATION])
+        CommandLineInterface().run(["-b", host, "-p", str(port), *quiet, APPLICATION])
         return 0
-    return serve_workers(host, port, workers)
+    return serve_workers(host, port, workers, quiet)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -37,7 +38,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_workers(host: str, port: int, workers: int) -> int:
+def serve_workers(host: str, port: int, workers: int, daphne_args: list[str] | None = None) -> int:
     """Run `workers` daphne processes on one socket until a signal (or one of them dies: then stop them all)."""
     if not os.environ.get("REDIS_URL"):
         print(f"threadlog serve: {workers} workers without REDIS_URL: a reader sees other workers' events after "
@@ -46,7 +47,8 @@ def serve_workers(host: str, port: int, workers: int) -> int:
     fd = sock.fileno()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*sys.path, os.environ.get("PYTHONPATH")]))}
     children = [
-        subprocess.Popen([sys.executable, "-m", "daphne", "--fd", str(fd), APPLICATION], pass_fds=(fd,), env=env)
+        subprocess.Popen([sys.executable, "-m", "daphne", "--fd", str(fd), *(daphne_args or []), APPLICATION],
+                         pass_fds=(fd,), env=env)
         for _ in range(workers)
     ]
     sock.close()  # the children hold it

@@ -227,3 +227,14 @@ def test_the_server_copies_the_sqlite_wal_back_from_a_thread_of_its_own(make_ser
     wal = db.with_name(db.name + "-wal")
     assert wal.exists()  # still in WAL mode; the file is reused from its start, not grown per post
     assert http.request("GET", "/api/threads/wal")[1]["comment_count"] == 21
+
+
+@pytest.mark.parametrize("access_log", ["1", "0"])
+def test_the_access_log_can_be_turned_off(make_server, access_log):
+    """`threadlog serve` logs one line per request by default; ACCESS_LOG=0 (--no-access-log) leaves them out."""
+    server = make_server(env={"ACCESS_LOG": access_log}).start()
+    http = HttpClient(server.url)
+    assert http.request("POST", "/api/threads/quiet/comments", {"body": "shh", "author_name": "Q"})[0] == 201
+    server.stop()
+    logged = server.log.read_text()
+    assert ('"POST /api/threads/quiet/comments" 201' in logged) == (access_log == "1")
