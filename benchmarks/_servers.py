@@ -241,16 +241,16 @@ class IssoServer(_Process):
 
 
 class PostgresDatabase:
-    """A throw-away PostgreSQL database (dropped by drop())."""
+    """A throw-away PostgreSQL database (dropped by drop()); the tests' servers use it too (tests/conftest.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, admin_url: str = POSTGRES_ADMIN_URL, prefix: str = "threadlog_bench_") -> None:
         import psycopg
 
-        self.name = f"threadlog_bench_{uuid.uuid4().hex[:10]}"
-        self._admin = POSTGRES_ADMIN_URL.replace("postgres://", "postgresql://")
+        self.name = f"{prefix}{uuid.uuid4().hex[:10]}"
+        self._admin = admin_url.replace("postgres://", "postgresql://")
         with psycopg.connect(self._admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
-        self.url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.name
+        self.url = admin_url.rsplit("/", 1)[0] + "/" + self.name
 
     def drop(self) -> None:
         import psycopg

@@ -46,3 +46,12 @@ def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
     conn.ensure_connection()
     with conn.wrap_database_errors:
         return conn.connection.execute(_sqlite(sql), params).rowcount
+
+
+def sqlite_file(settings_dict: dict) -> str | None:
+    """The database file of a connection's settings, or None (PostgreSQL, or SQLite in memory)."""
+    name = str(settings_dict.get("NAME") or "")
+    if (not str(settings_dict.get("ENGINE", "")).endswith("sqlite3") or not name or name == ":memory:"
+            or name.startswith("file:") or "mode=memory" in name):
+        return None
+    return name

@@ -23,6 +23,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 import orjson
 from django.db import connections, transaction
 
+from .sql import sqlite_file
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
 # Thread keys are 1-200 of A-Z a-z 0-9 . _ ~ - (the public contract); system streams add ':' ("system:people"),
@@ -273,9 +274,8 @@ class EventStore:
         description, so threads of one process queue too. Not used on PostgreSQL or in-memory databases, nor
         inside an outer transaction (which commits later, after this lock would be released)."""
         conn = self.connection
-        name = str(conn.settings_dict.get("NAME") or "")
-        if (conn.vendor != "sqlite" or conn.in_atomic_block or not name or name == ":memory:"
-                or name.startswith("file:") or "mode=memory" in name):
+        name = sqlite_file(conn.settings_dict)
+        if name is None or conn.in_atomic_block:
             yield
             return
         fd = os.open(name + ".append-lock", os.O_RDWR | os.O_CREAT, 0o600)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import gc
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from events.people import KeyRing
@@ -12,7 +11,7 @@ from events.store import EventStore, RecordedEvent
 
 from .base import THREAD_PROJECTOR, _set_checkpoint
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
-from .state import (COMMENT_FIELDS, RANK_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, comment_row, insert_rows,
+from .state import (COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, bulk_write, comment_row, insert_rows,
                     thread_row)
 from .offload import Helper, Jobs, helper_for
 from .thread import apply, encode_frame, frames_cut
@@ -117,11 +116,7 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
         state, frames, rows = _replay(store, head, progress, helper)
         # The comment rows go in as the helper's answers arrive (while it renders the rest); threads and votes
         # are final once the fold is done.
-        insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using)
-        insert_rows(VoteView, ["comment_id", "voter", "value"],
-                    ((c, v, val) for (c, v), val in state.votes.items()), using)
-        names = COMMENT_FIELDS + RANK_FIELDS
-        insert_rows(CommentView, names, map(attrgetter(*names), rows), using)
+        bulk_write(state, using, comments=rows)
         insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
                     ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
         _set_checkpoint(head, THREAD_PROJECTOR, using)

@@ -136,11 +136,6 @@ class MemoryState:
         self.votes[(comment_id, voter)] = value
 
 
-def comment_model(row: CommentRow) -> CommentView:
-    values = {name: getattr(row, name) for name in COMMENT_FIELDS + RANK_FIELDS}
-    return CommentView(**values)
-
-
 def comment_row(model: CommentView) -> CommentRow:
     return CommentRow(**{name: getattr(model, name) for name in COMMENT_FIELDS})
 
@@ -300,17 +295,19 @@ class DatabaseState:
         self._dirty_votes.clear()
 
 
-def bulk_write(state: MemoryState, using: str = "default", batch: int = 2000) -> None:
+def bulk_write(state: MemoryState, using: str = "default", comments: Iterable[CommentRow] | None = None) -> None:
     """Write a whole in-memory state into empty read-model tables (rebuild).
 
     The same rows bulk_create would write, inserted with executemany on plain tuples: building a model instance
-    per row and compiling it cost more than the database's own work.
+    per row and compiling it cost more than the database's own work. `comments` (default: the state's) may be
+    an iterator that yields each row once it is complete (a rebuild's, projections.offload).
     """
-    insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using, batch)
-    names = COMMENT_FIELDS + RANK_FIELDS
-    insert_rows(CommentView, names, map(attrgetter(*names), state.comments.values()), using, batch)
+    insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using)
     insert_rows(VoteView, ["comment_id", "voter", "value"],
-                ((c, v, val) for (c, v), val in state.votes.items()), using, batch)
+                ((c, v, val) for (c, v), val in state.votes.items()), using)
+    names = COMMENT_FIELDS + RANK_FIELDS
+    rows = state.comments.values() if comments is None else comments
+    insert_rows(CommentView, names, map(attrgetter(*names), rows), using)
 
 
 @lru_cache(maxsize=64)

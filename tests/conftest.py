@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from benchmarks import _servers
+from benchmarks._servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -75,19 +77,8 @@ def pg_store(live_db):
 
 # --- real servers ---------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def redis_available() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:
-        return False
+    return _servers.redis_available(REDIS_URL)
 
 
 def need_redis() -> None:
@@ -97,23 +88,11 @@ def need_redis() -> None:
         pytest.skip("Redis is not running")
 
 
-class PostgresDatabase:
+class PostgresDatabase(_servers.PostgresDatabase):
     """A throw-away PostgreSQL database for servers started by a test."""
 
     def __init__(self) -> None:
-        import psycopg
-
-        self.name = f"threadlog_srv_{uuid.uuid4().hex[:10]}"
-        self._admin = POSTGRES_ADMIN_URL.replace("postgres://", "postgresql://")
-        with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        self.url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.name
-
-    def drop(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        super().__init__(POSTGRES_ADMIN_URL, prefix="threadlog_srv_")
 
 
 @pytest.fixture

@@ -76,10 +76,11 @@ django_asgi_app = SharedThreadASGIHandler()  # build Django before importing rou
 if os.environ.get("THREADLOG_SERVER"):  # under `threadlog serve`
     from django.conf import settings  # noqa: E402
 
+    from events.sql import sqlite_file  # noqa: E402
     from threadlog import server_tuning  # noqa: E402
 
     server_tuning.skip_form_parsing()
-    if (_db_file := server_tuning.sqlite_file(settings.DATABASES["default"])) is not None:
+    if (_db_file := sqlite_file(settings.DATABASES["default"])) is not None:
         server_tuning.WalCheckpointer(_db_file).start()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from threadlog.server_tuning import SERVER_ENV
+
 
 def _setup() -> None:
     platform_dir = str(Path(__file__).resolve().parent.parent)
@@ -351,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.func is cmd_serve:  # before the settings load: they differ a little for a server (server_tuning.py)
-        os.environ["THREADLOG_SERVER"] = "1"
+        os.environ[SERVER_ENV] = "1"
     _setup()
     try:
         return int(args.func(args) or 0)

@@ -76,12 +76,3 @@ class WalCheckpointer:
         finally:
             if conn is not None:
                 conn.close()
-
-
-def sqlite_file(settings_dict: dict) -> str | None:
-    """The database file of a SQLite connection's settings, or None (PostgreSQL, in-memory)."""
-    name = str(settings_dict.get("NAME") or "")
-    if (not settings_dict.get("ENGINE", "").endswith("sqlite3") or not name or name == ":memory:"
-            or name.startswith("file:") or "mode=memory" in name):
-        return None
-    return name
