@@ -66,6 +66,10 @@ class KeyRing:
             self._keys[person] = self._make(row[0], row[1]) if row else (None, "kept", False)
         return self._keys[person]
 
+    def remember(self, person: str, key: str) -> None:
+        """A live key the caller just read or made (person_key), in this transaction: no second look-up."""
+        self._keys[person] = self._make(key, "kept")
+
     def key(self, person: str) -> str | None:
         """The person's key (None: erased, or never had one); a rebuild hands it to its worker process."""
         return self._entry(person)[0]

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -243,6 +244,32 @@ def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
 
 
 
+class _LockFiles(dict):
+    """One thread's lock-file descriptors, closed when the thread ends (threading.local drops this then)."""
+
+    def __del__(self) -> None:
+        for fd in self.values():
+            os.close(fd)
+
+
+_lock_files = threading.local()
+
+
+def _lock_file(path: str) -> int:
+    """This thread's open file description of the lock file `path` (opened on first use, kept open; opened
+    anew if the file was deleted meanwhile, as when a database is recreated beside it)."""
+    fds = getattr(_lock_files, "fds", None)
+    if fds is None:
+        fds = _lock_files.fds = _LockFiles()
+    fd = fds.get(path)
+    if fd is not None and os.fstat(fd).st_nlink == 0:
+        os.close(fd)
+        fd = None
+    if fd is None:
+        fd = fds[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return fd
+
+
 class EventStore:
     """Append and read the log through one Django database connection alias."""
 
@@ -270,20 +297,21 @@ class EventStore:
 
         SQLite's own lock is the guard, but a writer that finds it taken polls, sleeping 1, 2, 5, 10… ms between
         tries: with several server processes most of a post's time went to those sleeps. Writers that queue
-        on flock first are woken the moment the previous one commits. Each transaction opens its own file
-        description, so threads of one process queue too. Not used on PostgreSQL or in-memory databases, nor
-        inside an outer transaction (which commits later, after this lock would be released)."""
+        on flock first are woken the moment the previous one commits. Each thread has its own file description
+        (flock's locks belong to one), so threads of one process queue too; it stays open between transactions.
+        Not used on PostgreSQL or in-memory databases, nor inside an outer transaction (which commits later,
+        after this lock would be released)."""
         conn = self.connection
         name = sqlite_file(conn.settings_dict)
         if name is None or conn.in_atomic_block:
             yield
             return
-        fd = os.open(name + ".append-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _lock_file(name + ".append-lock")
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
-            os.close(fd)  # releases the lock
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _lock(self) -> None:
         if self.is_postgres:

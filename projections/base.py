@@ -6,7 +6,7 @@ transaction (read-your-writes); `threadlog projections run` calls it for anythin
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from django.db import connections, transaction
 
@@ -30,6 +30,10 @@ def _set_checkpoint(position: int, name: str, using: str) -> None:
         execute(using, "INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
 
 
+class ProjectionBehind(RuntimeError):
+    """The read model lacks events before the ones being applied (appended without projection: an import)."""
+
+
 def lagging(store: EventStore) -> bool:
     """Whether the log holds events the thread projection has not applied (one cheap query)."""
     done, head = fetch_one(store.using, "SELECT (SELECT position FROM threadlog_checkpoint WHERE name = %s),"
@@ -37,21 +41,26 @@ def lagging(store: EventStore) -> bool:
     return (head or 0) > (done or 0)
 
 
-def apply_events(events: Sequence[RecordedEvent], *, using: str = "default") -> MemoryState:
+def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
+                 known: Callable[[DatabaseState], None] | None = None) -> MemoryState:
     """Apply events in order to the thread read model; must run inside a transaction holding the append lock.
 
-    Returns the rows the events touched, as now written (a handler answers from them without reading back)."""
+    Returns the rows the events touched, as now written (a handler answers from them without reading back).
+    `known` hands the state rows the caller read in this transaction (DatabaseState.known). Raises
+    ProjectionBehind, before writing anything, when the checkpoint is short of the first event."""
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError("apply_events must run inside the append transaction")
     done = checkpoint(using=using)
     state = DatabaseState(using)
+    if known is not None:
+        known(state)
     frames: list[tuple[int, str, int, str]] = []  # LiveFrame rows: position, thread, stream_version, frame
     pruned: dict[str, int] = {}  # thread -> the position at and below which its frames go
     for ev in events:
         if ev.position <= done:
             continue
         if ev.position != done + 1:
-            raise RuntimeError(f"projection gap: checkpoint {done}, next event {ev.position}")
+            raise ProjectionBehind(f"projection gap: checkpoint {done}, next event {ev.position}")
         frame = apply(state, ev)
         if frame is not None:
             frames.append((ev.position, ev.stream, ev.stream_version, encode_frame(frame)))

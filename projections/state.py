@@ -198,6 +198,21 @@ class DatabaseState:
     def _one(self, sql: str, params: list) -> tuple | None:
         return fetch_one(self.using, sql, params)
 
+    def known(self, *, threads: Iterable[ThreadRow] = (), comments: Iterable[CommentRow] = (),
+              keys: dict[str, str] | None = None) -> None:
+        """Rows (and live person keys) the caller read from the read model in this transaction, under the append
+        lock: still what the tables hold, so they are not read again. A handler has read them to decide."""
+        for row in threads:
+            self._loaded_threads.add(row.key)
+            self._existing_threads.add(row.key)
+            self.memory.put_thread(row)
+        for row in comments:
+            self._loaded_comments.add(row.id)
+            self._existing_comments.add(row.id)
+            self.memory.put_comment(row)
+        for person, key in (keys or {}).items():
+            self.memory.keyring().remember(person, key)
+
     def thread(self, key: str) -> ThreadRow | None:
         if key not in self._loaded_threads:
             self._loaded_threads.add(key)

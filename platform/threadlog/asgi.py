@@ -11,11 +11,28 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadlog.settings")
 
 import django  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core import signals  # noqa: E402
 from django.core.exceptions import RequestAborted  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix  # noqa: E402
 from django.core.handlers.base import BaseHandler  # noqa: E402
 from django.urls import set_script_prefix  # noqa: E402
+
+
+class ApiHandler(BaseHandler):
+    """The middleware chain of the JSON API: settings.API_MIDDLEWARE, not the pages' MIDDLEWARE.
+
+    The page middleware (CSRF, messages, trailing-slash redirects, framing) does nothing for a csrf-exempt JSON
+    view, yet took about a fifth of the instructions of a small API request. Django builds one chain per handler
+    from settings.MIDDLEWARE, so this handler builds its chain from the API list by the same loader."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        pages = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE  # read by the loader only, once, at start-up
+        try:
+            super().load_middleware(is_async=is_async)
+        finally:
+            settings.MIDDLEWARE = pages
 
 
 class SharedThreadASGIHandler(ASGIHandler):
@@ -38,6 +55,8 @@ class SharedThreadASGIHandler(ASGIHandler):
     def __init__(self):
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+        self.api = ApiHandler()
+        self.api.load_middleware(is_async=False)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -63,7 +82,8 @@ class SharedThreadASGIHandler(ASGIHandler):
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)
         if request is not None:
-            response = self.get_response(request)
+            handler = self.api if request.path.startswith(settings.API_PREFIX) else self
+            response = handler.get_response(request)
             response._handler_class = self.__class__
         if not response.streaming:
             response.close()
@@ -74,8 +94,6 @@ django.setup(set_prefix=False)
 django_asgi_app = SharedThreadASGIHandler()  # build Django before importing routing (it imports models)
 
 if os.environ.get("THREADLOG_SERVER"):  # under `threadlog serve`
-    from django.conf import settings  # noqa: E402
-
     from events.sql import sqlite_file  # noqa: E402
     from threadlog import server_tuning  # noqa: E402
 

@@ -70,6 +70,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "threadlog.api.cors.EmbedCorsMiddleware",
 ]
+# The JSON API's own chain (threadlog.asgi): none of the page middleware runs on /api/. Its views are
+# csrf-exempt (django-ninja) and the Origin guard in EmbedCorsMiddleware stands in for CSRF; there are no
+# messages, no trailing-slash redirects and nothing to frame. Sessions and auth stay (staff calls).
+# EmbedCorsMiddleware sets Content-Length there, as CommonMiddleware does for pages.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "threadlog.api.cors.EmbedCorsMiddleware",
+]
+API_PREFIX = "/api/"
 
 ROOT_URLCONF = "threadlog.urls"
 ASGI_APPLICATION = "threadlog.asgi.application"

@@ -5,12 +5,12 @@ from threadlog.api.views import api
 from threadlog import audit_views, pages
 
 urlpatterns = [
+    path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
     path("", pages.article, name="article"),
     path("t/<str:key>", pages.thread_page, name="thread"),
     path("embed.js", pages.embed_js, name="embed"),
     re_path(r"^static/(?P<path>.+)$", pages.static_file, name="static"),
     path("healthz", pages.healthz, name="healthz"),
-    path("api/", api.urls),
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),

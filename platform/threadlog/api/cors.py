@@ -81,6 +81,8 @@ class EmbedCorsMiddleware:
                                             + (f"; allowed: {allowed}" if allowed else "")))
             if allowed:
                 response["Allow"] = allowed
+        if not response.streaming and not response.has_header("Content-Length"):  # the API has no CommonMiddleware
+            response.headers["Content-Length"] = str(len(response.content))
         if cross:
             response["Access-Control-Allow-Origin"] = request.headers["Origin"].rstrip("/")
             response["Access-Control-Allow-Credentials"] = "true"

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 
 from events.people import erase_key, person_key, seal
-from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, get_store
+from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion, get_store
 from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
-from projections.base import apply_events, lagging, project_pending
+from projections.base import ProjectionBehind, apply_events, lagging, project_pending
 from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
 from projections.state import CommentRow, MemoryState, ThreadRow
@@ -67,13 +67,21 @@ def on_appended(callback: Callable[[int], None]) -> None:
 
 
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
-            idempotency_key: str | None, key: str | None = None) -> tuple[list[RecordedEvent], MemoryState]:
+            idempotency_key: str | None, key: str | None = None, threads: tuple[ThreadRow, ...] = (),
+            comments: tuple[CommentRow, ...] = ()) -> tuple[list[RecordedEvent], MemoryState]:
+    """Append and project. `threads` and `comments` are the rows the handler decided on, read in this
+    transaction, and `key` the actor's key: the projection starts from them instead of reading them again."""
     metadata = actor.metadata()
     if "ip_hash" in metadata:  # personal: sealed with the actor's key, erasable
         metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using, key=key)
     recorded = store.append(thread, events, expected_version=expected, idempotency_key=idempotency_key,
                             metadata=metadata)
-    projected = apply_events(recorded, using=store.using)  # under the lock, after `lagging`: nothing else is due
+
+    def known(state) -> None:
+        state.known(threads=threads, comments=comments, keys={actor.id: key} if key else None)
+
+    # under the lock; raises ProjectionBehind if the read model lacks earlier events (handle() catches up)
+    projected = apply_events(recorded, using=store.using, known=known)
     last = recorded[-1].position
     for callback in _after_commit:
         transaction.on_commit(lambda cb=callback: cb(last), using=store.using)
@@ -95,6 +103,7 @@ def _comment(thread_key: str | None, comment_id: str) -> CommentRow:
 
 def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
     thread = thread_by_key(cmd.thread)
+    parent = None
     if cmd.parent_id:
         if thread is None:
             raise not_found("comment", cmd.parent_id)
@@ -112,7 +121,8 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
     expected = thread.stream_version if thread else NO_STREAM
     recorded, projected = _commit(store, cmd.thread, events, expected=expected, actor=actor,
-                                  idempotency_key=idempotency_key, key=key)
+                                  idempotency_key=idempotency_key, key=key, threads=(thread,) if thread else (),
+                                  comments=(parent,) if parent else ())
     return Result(recorded, cmd.thread, comment_id, recorded[-1].position, comment=projected.comment(comment_id))
 
 
@@ -125,7 +135,8 @@ def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: s
     if current == cmd.value:
         return Result([], thread.key, comment.id, thread.last_position)
     recorded, projected = _commit(store, thread.key, [VoteCast(comment_id=comment.id, voter=actor.id, value=cmd.value)],
-                                  expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
+                                  expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key,
+                                  threads=(thread,), comments=(comment,))
     return Result(recorded, thread.key, comment.id, recorded[-1].position, comment=projected.comment(comment.id))
 
 
@@ -154,7 +165,8 @@ def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_
     if comment.body == cmd.body:
         return Result([], thread.key, comment.id, thread.last_position)
     recorded, _ = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
-                          expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key)
+                          expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key,
+                          threads=(thread,), comments=(comment,))
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
 
@@ -162,7 +174,7 @@ def delete_comment(cmd: DeleteComment, actor: Actor, store: EventStore, idempote
     comment, thread = _changeable(cmd.comment_id, actor, "deleted")
     event = CommentDeleted(comment_id=comment.id, deleted_by=actor.id, reason=cmd.reason)
     recorded, _ = _commit(store, thread.key, [event], expected=thread.stream_version, actor=actor,
-                       idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key, threads=(thread,), comments=(comment,))
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
 
 
@@ -192,12 +204,35 @@ HANDLERS: dict[type, Callable[..., Result]] = {
 
 def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
            store: EventStore | None = None) -> Result:
-    """Run the command's handler under the append lock, after bringing the read model up to the log's head."""
+    """Run the command's handler under the append lock, against a read model that holds every event.
+
+    Every writer projects in its own append transaction, so the read model is current unless events were
+    appended without projection (an import). That is not checked up front (a query on every write) but
+    wherever the decision could rest on it: an append's projection finds the gap, and a command that would
+    fail or append nothing first looks whether the read model lags. Then the transaction is rolled back, the
+    projection catches up (in a transaction of its own) and the command is decided once more."""
     store = store or get_store()
     scoped_key = f"{actor.id}:{idempotency_key}" if idempotency_key else None
+    try:
+        return _decide(command, actor, store, scoped_key, catch_up=False)
+    except ProjectionBehind:
+        with store.write_transaction():  # committed on its own: it stands whatever the command's fate
+            project_pending(store)
+        return _decide(command, actor, store, scoped_key, catch_up=True)
+
+
+def _decide(command: Any, actor: Actor, store: EventStore, scoped_key: str | None, *, catch_up: bool) -> Result:
     with store.write_transaction():
         if scoped_key and (done := store.recorded_for(scoped_key)) is not None:
             return _replayed(done)  # a retry: the first result, nothing appended
-        if lagging(store):  # decide against a read model that has every event (e.g. after an import)
+        if catch_up:
             project_pending(store)
-        return HANDLERS[type(command)](command, actor, store, scoped_key)
+        try:
+            result = HANDLERS[type(command)](command, actor, store, scoped_key)
+        except (CommandError, WrongExpectedVersion):
+            if not catch_up and lagging(store):
+                raise ProjectionBehind("decided against a read model short of the log") from None
+            raise
+        if not result.recorded and not catch_up and lagging(store):
+            raise ProjectionBehind("decided against a read model short of the log")
+        return result
