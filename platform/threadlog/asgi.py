@@ -1,6 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through the live consumers (origin-checked)."""
+import asyncio
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 _platform = str(Path(__file__).resolve().parent.parent)
@@ -10,13 +12,17 @@ if _platform not in sys.path:
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadlog.settings")
 
 import django  # noqa: E402
-from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core import signals  # noqa: E402
 from django.core.exceptions import RequestAborted  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix  # noqa: E402
 from django.core.handlers.base import BaseHandler  # noqa: E402
 from django.urls import set_script_prefix  # noqa: E402
+
+
+# Every HTTP request's Django work, one at a time (SharedThreadASGIHandler). The WebSocket consumers' few
+# database reads stay on asgiref's thread (channels' database_sync_to_async), with a connection of their own.
+REQUEST_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="threadlog-requests")
 
 
 class ApiHandler(BaseHandler):
@@ -46,32 +52,43 @@ class SharedThreadASGIHandler(ASGIHandler):
     close. Measured on this app, those hops were nine tenths of a `GET /healthz`.
 
     Here the middleware chain is built in sync mode and the whole request (request_started, middleware,
-    view, close and request_finished) runs in one call on asgiref's shared sync thread, the one the WebSocket
-    consumers' database calls use: one long-lived connection per process, and writers of one process queue in
-    order instead of polling SQLite's lock. Views are short; the event loop (and so every WebSocket) never
-    waits on them. The body is read on the event loop before the hop, the response sent after it.
+    view, close and request_finished) runs in one call on one thread of its own (REQUEST_THREAD): one
+    long-lived database connection for every request of the process, and writers of one process queue in
+    order instead of polling SQLite's lock. The hop is a plain run_in_executor: asgiref's sync_to_async,
+    built for any caller (context propagation, thread-sensitive executors, nested async_to_sync), cost a
+    twentieth of a post's instructions. Nothing in a request calls async_to_sync (the live doorbell hands its
+    publish to the loop, live.publisher.serving). Views are short; the event loop (and so every WebSocket)
+    never waits on them. The body is read on the event loop before the hop, the response sent after it.
     """
 
     def __init__(self):
+        from threadlog.live import publisher  # imports models: once Django is set up
+
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.api = ApiHandler()
         self.api.load_middleware(is_async=False)
+        self._serving = publisher.serving
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._serving(loop)  # writers on the request thread ring the Redis doorbell from this loop
+            self._loop = loop
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
         try:
-            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            response = await loop.run_in_executor(REQUEST_THREAD, self._respond, scope, body_file)
             try:
                 await self.send_response(response, send)
             finally:
                 if response.streaming:  # its iterator ran during send_response; close it (and end the request)
-                    await sync_to_async(response.close, thread_sensitive=True)()
+                    await loop.run_in_executor(REQUEST_THREAD, response.close)
         finally:
             body_file.close()
 

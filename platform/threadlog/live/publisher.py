@@ -213,6 +213,21 @@ def get_publisher() -> Publisher:
     return pub
 
 
+_serving_loops: list[asyncio.AbstractEventLoop] = []
+
+
+def serving(loop: asyncio.AbstractEventLoop) -> None:
+    """Register an event loop that serves requests in this process (asgi.py): the Redis doorbell is rung from
+    it, so a writer's thread hands the publish over instead of waiting for it."""
+    if loop not in _serving_loops:
+        _serving_loops[:] = [lp for lp in _serving_loops if not lp.is_closed()] + [loop]
+
+
+def _rang(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("could not ring the doorbell", exc_info=future.exception())
+
+
 def notify_committed(position: int) -> None:
     """Called after a commit that appended (from any thread): ring this process's and every node's doorbell."""
     for loop, pub in list(_publishers.items()):
@@ -220,7 +235,12 @@ def notify_committed(position: int) -> None:
             loop.call_soon_threadsafe(pub.wake)
     layer = get_channel_layer()
     if settings.REDIS_URL and layer is not None:
-        try:
-            async_to_sync(layer.group_send)(WAKEUP_GROUP, {"type": "log.appended", "position": position})
-        except Exception:  # the doorbell is best-effort; every node also polls the log
+        message = {"type": "log.appended", "position": position}
+        loop = next((lp for lp in reversed(_serving_loops) if lp.is_running()), None)
+        if loop is not None:  # best-effort, and every node also polls the log: nothing to wait for here
+            asyncio.run_coroutine_threadsafe(layer.group_send(WAKEUP_GROUP, message), loop).add_done_callback(_rang)
+            return
+        try:  # a command-line writer: no serving loop
+            async_to_sync(layer.group_send)(WAKEUP_GROUP, message)
+        except Exception:
             log.exception("could not ring the doorbell")
