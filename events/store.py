@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import enum
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -51,6 +52,12 @@ _DECIDE_IDEM = _DECIDE_SQL.format(
 _INSERT = f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _VALUES_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _VALUES_CHUNK = 500  # rows per statement: 5,000 parameters, well under PostgreSQL's 65,535
+
+
+@functools.lru_cache(maxsize=32)
+def _qmark(sql: str) -> str:
+    """A statement of this module (no literal %) in sqlite3's placeholder style."""
+    return sql.replace("%s", "?")
 
 
 def _insert_values(cur, rows: list[tuple]) -> None:
@@ -353,29 +360,34 @@ class EventStore:
         # transaction, which must roll back anyway (a decision taken on a state that did not hold).
         with transaction.atomic(using=self.using, savepoint=False):
             self._lock()
+            if conn.vendor == "sqlite":  # the driver's own cursor: no per-statement placeholder rewriting
+                conn.ensure_connection()
+                with conn.wrap_database_errors:
+                    cur = conn.connection.cursor()
+                    try:
+                        return self._write(cur, lambda rows: cur.executemany(_INSERT_SQLITE, rows), stream, events,
+                                           expected_version, idempotency_key, meta, meta_json, q=_qmark)
+                    finally:
+                        cur.close()
             with conn.cursor() as cur:
-                if conn.vendor == "sqlite":  # the driver's own cursor: no per-statement placeholder rewriting
-                    def insert(rows: list[tuple]) -> None:
-                        with conn.wrap_database_errors:
-                            conn.connection.executemany(_INSERT_SQLITE, rows)
-                else:
-                    def insert(rows: list[tuple]) -> None:
-                        _insert_values(cur, rows)
-                return self._write(cur, insert, stream, events, expected_version, idempotency_key, meta, meta_json)
+                return self._write(cur, lambda rows: _insert_values(cur, rows), stream, events, expected_version,
+                                   idempotency_key, meta, meta_json)
 
-    def _write(self, cur, insert, stream, events, expected_version, idempotency_key, meta, meta_json):
-        """Under the lock: what the append decides on, then the rows (or the first result of a retried key)."""
+    def _write(self, cur, insert, stream, events, expected_version, idempotency_key, meta, meta_json, q=str):
+        """Under the lock: what the append decides on, then the rows (or the first result of a retried key).
+
+        `cur` is Django's cursor or, on SQLite, the driver's: `q` gives a statement in its placeholder style."""
         if idempotency_key is not None:
-            cur.execute(_DECIDE_IDEM, [stream, idempotency_key, idempotency_key])
+            cur.execute(q(_DECIDE_IDEM), [stream, idempotency_key, idempotency_key])
         else:
-            cur.execute(_DECIDE, [stream])
+            cur.execute(q(_DECIDE), [stream])
         found = cur.fetchone()
         if idempotency_key is not None and found[3] is not None:
-            return self._read_range(cur, int(found[3]), int(found[4]))
+            return self._read_range(cur, int(found[3]), int(found[4]), q)
         rows, recorded = self._record(stream, events, expected_version, found, meta, meta_json)
         insert(rows)
         if idempotency_key is not None:
-            cur.execute(_INSERT_IDEM, [idempotency_key, stream, recorded[0].position, recorded[-1].position])
+            cur.execute(q(_INSERT_IDEM), [idempotency_key, stream, recorded[0].position, recorded[-1].position])
         return recorded
 
     def _append_pipelined(self, conn, stream, events, expected_version, idempotency_key, meta, meta_json):
@@ -433,9 +445,9 @@ class EventStore:
             found = cur.fetchone()
             return self._read_range(cur, int(found[0]), int(found[1])) if found else None
 
-    def _read_range(self, cur, first: int, last: int) -> list[RecordedEvent]:
+    def _read_range(self, cur, first: int, last: int, q=str) -> list[RecordedEvent]:
         cur.execute(
-            f"SELECT {SELECT_COLUMNS} FROM threadlog_events WHERE position >= %s AND position <= %s ORDER BY position",
+            q(f"SELECT {SELECT_COLUMNS} FROM threadlog_events WHERE position >= %s AND position <= %s ORDER BY position"),
             [first, last],
         )
         return [_row_to_event(r) for r in cur.fetchall()]

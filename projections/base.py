@@ -25,9 +25,19 @@ def checkpoint(name: str = THREAD_PROJECTOR, using: str = "default") -> int:
     return int(row[0]) if row else 0
 
 
-def _set_checkpoint(position: int, name: str, using: str) -> None:
-    if not execute(using, "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s", [position, name]):
+def _set_checkpoint(position: int, name: str, using: str, *, was: int | None = None) -> None:
+    """Move the checkpoint to `position`; with `was`, only from there (else ProjectionBehind: roll back)."""
+    if was is None:
+        if not execute(using, "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s", [position, name]):
+            execute(using, "INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
+        return
+    if execute(using, "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s AND position = %s",
+               [position, name, was]):
+        return
+    if was == 0 and fetch_one(using, "SELECT 1 FROM threadlog_checkpoint WHERE name = %s", [name]) is None:
         execute(using, "INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
+        return
+    raise ProjectionBehind(f"projection gap: checkpoint is not at {was}")
 
 
 class ProjectionBehind(RuntimeError):
@@ -42,15 +52,18 @@ def lagging(store: EventStore) -> bool:
 
 
 def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
-                 known: Callable[[DatabaseState], None] | None = None) -> MemoryState:
+                 known: Callable[[DatabaseState], None] | None = None, fresh: bool = False) -> MemoryState:
     """Apply events in order to the thread read model; must run inside a transaction holding the append lock.
 
     Returns the rows the events touched, as now written (a handler answers from them without reading back).
     `known` hands the state rows the caller read in this transaction (DatabaseState.known). Raises
-    ProjectionBehind, before writing anything, when the checkpoint is short of the first event."""
+    ProjectionBehind when the checkpoint is short of the first event: the caller rolls back. `fresh`: the
+    events were just appended, so the checkpoint should be right before them; it is not read first but
+    checked as it is moved (one statement fewer on every write)."""
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError("apply_events must run inside the append transaction")
-    done = checkpoint(using=using)
+    was = events[0].position - 1 if fresh and events else None
+    done = checkpoint(using=using) if was is None else was
     state = DatabaseState(using)
     if known is not None:
         known(state)
@@ -76,7 +89,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
         with connections[using].cursor() as cur:
             for key, through in pruned.items():
                 cur.execute("DELETE FROM threadlog_frame WHERE thread_key = %s AND position <= %s", [key, through])
-    _set_checkpoint(done, THREAD_PROJECTOR, using)
+    _set_checkpoint(done, THREAD_PROJECTOR, using, was=was)
     for key in sorted(erased_threads):
         _reproject_frames(key, using)
     return state.memory

@@ -81,7 +81,7 @@ def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Ac
         state.known(threads=threads, comments=comments, keys={actor.id: key} if key else None)
 
     # under the lock; raises ProjectionBehind if the read model lacks earlier events (handle() catches up)
-    projected = apply_events(recorded, using=store.using, known=known)
+    projected = apply_events(recorded, using=store.using, known=known, fresh=True)
     last = recorded[-1].position
     for callback in _after_commit:
         transaction.on_commit(lambda cb=callback: cb(last), using=store.using)
