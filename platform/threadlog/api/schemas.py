@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ninja import Schema
-from pydantic import ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
 
 
-class _Strict(Schema):
+class _Strict(BaseModel):
+    """Request bodies as plain pydantic models: ninja's Schema (made for reading Django objects) validates a model
+    that forbids extra fields twice, the second time through a wrapper that looks up each field in Python."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
