@@ -310,14 +310,36 @@ class EventStore:
         after this lock would be released)."""
         conn = self.connection
         name = sqlite_file(conn.settings_dict)
-        if name is None or conn.in_atomic_block:
-            yield
+        if name is None or conn.in_atomic_block or getattr(_lock_files, "held", None) == name:
+            yield  # (held: this thread took it beforehand, append_lock_taken)
             return
         fd = _lock_file(name + ".append-lock")
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def append_lock_taken(self) -> Iterator[bool]:
+        """Take the append lock of this SQLite file now, only if no other writer holds it, and keep it for every
+        write transaction this thread runs until the block ends. Yields whether it was taken (never on PostgreSQL
+        or an in-memory database). For a caller that must not wait: the event loop (threadlog.asgi)."""
+        name = sqlite_file(self.connection.settings_dict)
+        if name is None or getattr(_lock_files, "held", None) is not None:
+            yield False
+            return
+        fd = _lock_file(name + ".append-lock")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        _lock_files.held = name
+        try:
+            yield True
+        finally:
+            _lock_files.held = None
             fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _lock(self) -> None:

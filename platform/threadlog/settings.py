@@ -173,6 +173,9 @@ THREADLOG = {
     "WS_MAX_FRAME_BYTES": 4096,
     "PUBLISHER_POLL_SECONDS": float(os.environ.get("PUBLISHER_POLL_SECONDS", "1.0")),
     "ERASED_BODIES": os.environ.get("ERASED_BODIES", "kept"),
+    # On a SQLite file, API writes run on the event loop itself when the append lock is free (threadlog.asgi);
+    # INLINE_WRITES=0 sends them to the request thread like every other request.
+    "INLINE_WRITES": os.environ.get("INLINE_WRITES", "1") != "0",
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
 

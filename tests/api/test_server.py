@@ -238,3 +238,48 @@ def test_the_access_log_can_be_turned_off(make_server, access_log):
     server.stop()
     logged = server.log.read_text()
     assert ('"POST /api/threads/quiet/comments" 201' in logged) == (access_log == "1")
+
+
+def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(make_server):
+    """On SQLite an API write runs on the event loop when the append lock is free; while another writer (here
+    this test, as a command-line import would) holds it, the write waits on the request thread instead: the
+    loop goes on serving, a reader connects meanwhile, and the write goes through once the lock is released."""
+    import asyncio
+    import fcntl
+    import os
+    import time
+
+    import websockets
+
+    server = make_server().start()
+    key = unique_key()
+    client = HttpClient(server.url)
+    assert client.request("POST", f"/api/threads/{key}/comments", {"body": "first", "author_name": "Ann"})[0] == 201
+    fd = os.open(str(server.tmp / "server.sqlite3.append-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    result: dict[str, Any] = {}
+
+    def write() -> None:
+        result["status"], result["body"] = client.request(
+            "POST", f"/api/threads/{key}/comments", {"body": "second", "author_name": "Ann"})
+
+    writer = threading.Thread(target=write)
+    try:
+        writer.start()
+        time.sleep(0.5)
+        assert writer.is_alive()  # it waits for the lock…
+
+        async def ready() -> dict:  # …and the event loop answers a reader meanwhile
+            async with websockets.connect(f"{server.ws_url}/ws/threads/{key}/", open_timeout=5) as ws:
+                return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+        started = time.monotonic()
+        frame = asyncio.run(ready())
+        assert frame["type"] == "ready" and time.monotonic() - started < 5
+        assert writer.is_alive()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    writer.join(30)
+    assert result["status"] == 201, result
+    assert client.get(f"/api/threads/{key}")["comment_count"] == 2
