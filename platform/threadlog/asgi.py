@@ -20,7 +20,7 @@ from django.core.handlers.base import BaseHandler  # noqa: E402
 from django.urls import set_script_prefix  # noqa: E402
 
 
-# Every HTTP request's Django work, one at a time (SharedThreadASGIHandler), except the API writes done on the
+# Every HTTP request's Django work, one at a time (OneCallASGIHandler), except the API writes done on the
 # event loop itself. The WebSocket consumers' few database reads stay on asgiref's thread (channels'
 # database_sync_to_async), with a connection of their own.
 REQUEST_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="threadlog-requests")
@@ -30,7 +30,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def _as_sync(fn, *args):
     """Call `fn` on this thread, the event loop's, as sync code: no loop counts as running meanwhile, so Django
     uses this thread's own database connection and its async-safety check does not apply. `fn` blocks the
-    loop, knowingly and briefly (SharedThreadASGIHandler.inline)."""
+    loop, knowingly and briefly (OneCallASGIHandler.inline)."""
     loop = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(None)
     try:
@@ -55,7 +55,7 @@ class ApiHandler(BaseHandler):
             settings.MIDDLEWARE = pages
 
 
-class SharedThreadASGIHandler(ASGIHandler):
+class OneCallASGIHandler(ASGIHandler):
     """Django's ASGI handler, with each request's sync work done in one call, on one thread.
 
     Django's own handler wraps each request in a ThreadSensitiveContext, so a sync view runs on a fresh
@@ -144,7 +144,7 @@ class SharedThreadASGIHandler(ASGIHandler):
 
 
 django.setup(set_prefix=False)
-django_asgi_app = SharedThreadASGIHandler()  # build Django before importing routing (it imports models)
+django_asgi_app = OneCallASGIHandler()  # build Django before importing routing (it imports models)
 
 if os.environ.get("THREADLOG_SERVER"):  # under `threadlog serve`
     from events.sql import sqlite_file  # noqa: E402
