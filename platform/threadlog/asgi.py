@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through the live consumers (origin-checked)."""
 import asyncio
+import io
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +74,11 @@ class OneCallASGIHandler(ASGIHandler):
       of CPU with no network wait; handing it to a thread cost more than the write (the hop both ways, and
       the two threads taking the interpreter lock from each other at every SQLite call: a post under load
       cost about 1.7 ms of CPU that way, 1.2 ms inline). If another writer (a process, the command line)
-      holds the lock, the request goes to the thread below and waits there: the loop never waits on a lock.
+      holds the lock, the request goes to the thread below and waits there; so it does when a connection
+      outside the append lock (a session or admin write) holds SQLite's write lock (the loop's connection does
+      not retry: busy_timeout 0), or when the read model must first catch up with the log (an import). Those
+      two are found inside the request, which then ends without writing (WouldWait) and runs again on the
+      thread: the loop never waits on a lock, and never replays a backlog.
     - Everything else (reads, pages, admin, audit, any write on PostgreSQL, whose queries wait on the network)
       runs on one thread of its own, REQUEST_THREAD: one long-lived connection, writers queued in order. The
       hop is a plain run_in_executor: asgiref's sync_to_async (context propagation, thread-sensitive
@@ -111,7 +116,12 @@ class OneCallASGIHandler(ASGIHandler):
         try:
             response = None
             if self.inline and scope["method"] in WRITE_METHODS and scope["path"].startswith(settings.API_PREFIX):
+                body = body_file.read()  # kept: a request that ends without writing (WouldWait) runs again
+                body_file.seek(0)
                 response = _as_sync(self._respond_unless_locked, scope, body_file)
+                if response is None:
+                    body_file.close()
+                    body_file = io.BytesIO(body)
             if response is None:
                 response = await loop.run_in_executor(REQUEST_THREAD, self._respond, scope, body_file)
             try:
@@ -123,10 +133,15 @@ class OneCallASGIHandler(ASGIHandler):
             body_file.close()
 
     def _respond_unless_locked(self, scope, body_file):
-        """The request, on the event loop, if this process can take the append lock without waiting; else None
-        (another writer holds it: the request goes to REQUEST_THREAD, which waits for it there)."""
+        """The request, on the event loop, if this process can take the append lock without waiting and the
+        write needs no other wait; else None, and the request goes to REQUEST_THREAD, which may wait. Another
+        writer holds the append lock, or (WouldWait, nothing written) a connection outside it holds SQLite's
+        write lock, or the read model must first catch up with the log."""
         with self._store().append_lock_taken() as taken:
-            return self._respond(scope, body_file) if taken else None
+            if not taken:
+                return None
+            response = self._respond(scope, body_file)
+        return None if getattr(response, "run_elsewhere", False) else response
 
     def _respond(self, scope, body_file):
         """The request from start to finish, on the sync thread; a non-streaming response is closed here

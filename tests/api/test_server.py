@@ -1,16 +1,25 @@
 """Real daphne servers: concurrency on PostgreSQL, the demo thread, and the projections CLI."""
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 
-from tests.conftest import unique_key
+from tests.conftest import ROOT, unique_key
 
 
 class HttpClient:
@@ -240,23 +249,40 @@ def test_the_access_log_can_be_turned_off(make_server, access_log):
     assert ('"POST /api/threads/quiet/comments" 201' in logged) == (access_log == "1")
 
 
-def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(make_server):
-    """On SQLite an API write runs on the event loop when the append lock is free; while another writer (here
-    this test, as a command-line import would) holds it, the write waits on the request thread instead: the
-    loop goes on serving, a reader connects meanwhile, and the write goes through once the lock is released."""
-    import asyncio
-    import fcntl
-    import os
-    import time
+class _AppendLockHolder:
+    """Another writer that queues on the append lock, as a command-line import does."""
 
-    import websockets
+    def __init__(self, db: Path):
+        self.fd = os.open(str(db) + ".append-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
 
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+class _SqliteWriteLockHolder:
+    """A writer outside the append lock (as a session or admin save is): it holds SQLite's own write lock."""
+
+    def __init__(self, db: Path):
+        self.conn = sqlite3.connect(str(db), isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("COMMIT")
+        self.conn.close()
+
+
+@pytest.mark.parametrize("holder", [_AppendLockHolder, _SqliteWriteLockHolder])
+def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(make_server, holder):
+    """On SQLite an API write runs on the event loop when it can write at once; while another writer holds the
+    append lock or SQLite's write lock, the write waits on the request thread instead: the loop goes on
+    serving, a reader connects meanwhile, and the write goes through once the lock is released."""
     server = make_server().start()
     key = unique_key()
     client = HttpClient(server.url)
     assert client.request("POST", f"/api/threads/{key}/comments", {"body": "first", "author_name": "Ann"})[0] == 201
-    fd = os.open(str(server.tmp / "server.sqlite3.append-lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    other = holder(server.tmp / "server.sqlite3")
     result: dict[str, Any] = {}
 
     def write() -> None:
@@ -278,8 +304,32 @@ def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(make_serv
         assert frame["type"] == "ready" and time.monotonic() - started < 5
         assert writer.is_alive()
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        other.release()
     writer.join(30)
     assert result["status"] == 201, result
     assert client.get(f"/api/threads/{key}")["comment_count"] == 2
+
+
+def test_a_write_after_events_the_read_model_lacks_catches_up_first(make_server):
+    """Events appended to the server's log without projection (as by an import): the next API write is
+    decided only once the read model has them, and nothing is lost or counted twice."""
+    server = make_server().start()
+    key = unique_key()
+    client = HttpClient(server.url)
+    status, first = client.request("POST", f"/api/threads/{key}/comments", {"body": "first", "author_name": "Ann"})
+    assert status == 201
+    append = ("import django; django.setup()\n"
+              "from events.store import ANY, EventStore\n"
+              "from events.types import VoteCast\n"
+              f"EventStore().append({key!r}, [VoteCast(comment_id={first['comment']['id']!r}, voter='guest:imp', "
+              "value=1)], expected_version=ANY)\n")
+    env = {**server.env, "DJANGO_SETTINGS_MODULE": "threadlog.settings",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)])}
+    subprocess.run([sys.executable, "-c", append], env=env, cwd=ROOT, check=True, timeout=60)
+    status, second = client.request("POST", f"/api/threads/{key}/comments", {"body": "second", "author_name": "Bo"})
+    assert status == 201, second
+    assert second["position"] == first["position"] + 2  # after the imported vote: appended once
+    page = client.get(f"/api/threads/{key}/comments")
+    assert page["comment_count"] == 2
+    assert [c["up"] for c in page["comments"]] == [1, 0]
+    assert client.get(f"/api/threads/{key}")["position"] == second["position"]
