@@ -17,7 +17,8 @@ from django.db import connections
 _SQLITE_FORM: dict[str, str] = {}
 
 
-def _sqlite(sql: str) -> str:
+def qmark(sql: str) -> str:
+    """`sql` (placeholders %s) in sqlite3's placeholder style, converted once per statement text."""
     form = _SQLITE_FORM.get(sql)
     if form is None:  # our statements hold no literal "%s": every one is a parameter
         form = _SQLITE_FORM[sql] = sql.replace("%s", "?")
@@ -33,7 +34,7 @@ def fetch_one(using: str, sql: str, params: Sequence[Any] = ()) -> tuple | None:
             return cur.fetchone()
     conn.ensure_connection()
     with conn.wrap_database_errors:
-        return conn.connection.execute(_sqlite(sql), params).fetchone()
+        return conn.connection.execute(qmark(sql), params).fetchone()
 
 
 def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
@@ -45,7 +46,7 @@ def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
             return cur.rowcount
     conn.ensure_connection()
     with conn.wrap_database_errors:
-        return conn.connection.execute(_sqlite(sql), params).rowcount
+        return conn.connection.execute(qmark(sql), params).rowcount
 
 
 def sqlite_file(settings_dict: dict) -> str | None:

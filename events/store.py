@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import enum
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-from .sql import sqlite_file
+from .sql import qmark, sqlite_file
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
 # Thread keys are 1-200 of A-Z a-z 0-9 . _ ~ - (the public contract); system streams add ':' ("system:people"),
@@ -56,12 +55,6 @@ _VALUES_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _VALUES_CHUNK = 500  # rows per statement: 5,000 parameters, well under PostgreSQL's 65,535
 
 
-@functools.lru_cache(maxsize=32)
-def _qmark(sql: str) -> str:
-    """A statement of this module (no literal %) in sqlite3's placeholder style."""
-    return sql.replace("%s", "?")
-
-
 def _insert_values(cur, rows: list[tuple]) -> None:
     """PostgreSQL: the rows as multi-row INSERT statements (one statement per 500 rows, not one per row)."""
     for i in range(0, len(rows), _VALUES_CHUNK):
@@ -70,7 +63,7 @@ def _insert_values(cur, rows: list[tuple]) -> None:
                     [value for row in chunk for value in row])
 
 
-_INSERT_SQLITE = _INSERT.replace("%s", "?")
+_INSERT_SQLITE = qmark(_INSERT)
 _INSERT_IDEM = "INSERT INTO threadlog_idempotency (key, stream, first_position, last_position) VALUES (%s, %s, %s, %s)"
 
 
@@ -357,7 +350,7 @@ class EventStore:
         write transaction this thread runs until the block ends. Yields whether it was taken (never on PostgreSQL
         or an in-memory database). For a caller that must not wait: the event loop (threadlog.asgi)."""
         name = sqlite_file(self.connection.settings_dict)
-        if name is None or getattr(_lock_files, "held", None) is not None:
+        if name is None or must_not_wait():
             yield False
             return
         fd = _lock_file(name + ".append-lock")
@@ -419,7 +412,7 @@ class EventStore:
                     cur = conn.connection.cursor()
                     try:
                         return self._write(cur, lambda rows: cur.executemany(_INSERT_SQLITE, rows), stream, events,
-                                           expected_version, idempotency_key, meta, meta_json, q=_qmark)
+                                           expected_version, idempotency_key, meta, meta_json, q=qmark)
                     finally:
                         cur.close()
             with conn.cursor() as cur:
