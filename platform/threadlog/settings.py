@@ -173,9 +173,14 @@ THREADLOG = {
     "WS_MAX_FRAME_BYTES": 4096,
     "PUBLISHER_POLL_SECONDS": float(os.environ.get("PUBLISHER_POLL_SECONDS", "1.0")),
     "ERASED_BODIES": os.environ.get("ERASED_BODIES", "kept"),
-    # On a SQLite file, API writes run on the event loop itself when the append lock is free (threadlog.asgi);
-    # INLINE_WRITES=0 sends them to the request thread like every other request.
-    "INLINE_WRITES": os.environ.get("INLINE_WRITES", "1") != "0",
+    # Where requests run (threadlog.serving, docs/architecture.md "HTTP requests"): threads for quick reads
+    # per process; processes for expensive reads (time travel, audit pages) per server process, 0: on the
+    # request thread; how many requests of each expensive kind may run or wait at once before a 503.
+    "READ_THREADS": int(os.environ.get("READ_THREADS", "4")),
+    "HISTORY_PROCESSES": int(os.environ.get("HISTORY_PROCESSES", "1")),
+    "EXPENSIVE_QUEUE": int(os.environ.get("EXPENSIVE_QUEUE", "4")),
+    # A file the server rewrites each second with the event loop's worst stall (threadlog.serving.loopwatch).
+    "LOOP_WATCH_FILE": os.environ.get("LOOP_WATCH_FILE", ""),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
 

@@ -18,6 +18,7 @@ from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
+from threadlog.serving import expensive, history_pages
 
 from . import ratelimit
 from .cors import error_response
@@ -58,6 +59,11 @@ def _would_wait(request, exc: WouldWait):
     response.run_elsewhere = True
     response._has_been_logged = True  # Django's mark: not an error to log (the request simply runs again)
     return response
+
+
+@api.exception_handler(expensive.Busy)
+def _busy(request, exc: expensive.Busy):
+    return expensive.busy_response(exc)
 
 
 @api.exception_handler(ratelimit.RateLimited)
@@ -155,7 +161,8 @@ def thread_comments(request: HttpRequest, key: str, response: HttpResponse):
     cursor = request.GET.get("cursor") or None
     try:
         if at is not None:
-            page = queries.comments_page_at(get_store(), key=key, position=at, sort=sort, cursor=cursor, limit=limit)
+            page = expensive.offload("time_travel", history_pages.comments_page_at, key=key, position=at,
+                                     sort=sort, cursor=cursor, limit=limit)
             if page is None:
                 raise ApiError(404, "thread_not_found", f"no thread {key!r} at position {at}")
         else:

@@ -1,0 +1,11 @@
+"""The expensive reads, as functions a history process can be handed (`expensive.offload`): module-level,
+plain arguments in, plain values out (a page of comments, or a page's HTML), never a whole thread's state."""
+from __future__ import annotations
+
+from events.store import get_store
+from projections import queries
+
+
+def comments_page_at(*, key: str, position: int, sort: str, cursor: str | None, limit: int) -> queries.Page | None:
+    """The API's `?at=` page: the thread's state at `position` (snapshot + replay), sorted and cut to one page."""
+    return queries.comments_page_at(get_store(), key=key, position=position, sort=sort, cursor=cursor, limit=limit)
