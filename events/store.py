@@ -22,9 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Sequence
 
 import orjson
-from django.db import OperationalError, connections, transaction
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
+from django.db import connections, transaction
 
 from .sql import qmark, sqlite_file
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
@@ -74,12 +72,6 @@ class Expect(enum.Enum):
 
 ANY = Expect.ANY
 NO_STREAM = Expect.NO_STREAM
-
-
-class WouldWait(Exception):
-    """A writer that must not wait (the event loop: EventStore.append_lock_taken) would have to: SQLite's write
-    lock is held by a connection outside the append lock, or the read model must catch up first. Nothing was
-    written; the caller runs the request again where waiting is allowed."""
 
 
 class StoreError(Exception):
@@ -263,20 +255,6 @@ class _LockFiles(dict):
 _lock_files = threading.local()
 
 
-def must_not_wait() -> bool:
-    """Whether this thread holds an append lock it took without waiting (append_lock_taken), to write without
-    ever waiting: its SQLite connections then give up at once on a busy database (WouldWait)."""
-    return getattr(_lock_files, "held", None) is not None
-
-
-@receiver(connection_created)
-def _no_busy_wait(sender, connection, **kwargs) -> None:
-    """A connection opened by a thread that must not wait returns SQLITE_BUSY at once instead of retrying for
-    up to the 30 s timeout (the event loop's connection, opened by its first write)."""
-    if connection.vendor == "sqlite" and must_not_wait():
-        connection.connection.execute("PRAGMA busy_timeout = 0")
-
-
 def _lock_file(path: str) -> int:
     """This thread's open file description of the lock file `path` (opened on first use, kept open; opened
     anew if the file was deleted meanwhile, as when a database is recreated beside it)."""
@@ -308,17 +286,8 @@ class EventStore:
 
     @contextlib.contextmanager
     def write_transaction(self) -> Iterator[None]:
-        """A transaction holding the append lock: decide, append and project as one atomic step.
-
-        A thread that must not wait (it took the lock with append_lock_taken) gets WouldWait, not a wait,
-        when a connection that does not take the append lock (a session or admin write) holds SQLite's."""
-        with self._sqlite_queue(), contextlib.ExitStack() as stack:
-            try:
-                stack.enter_context(transaction.atomic(using=self.using))
-            except OperationalError as exc:
-                if must_not_wait() and "locked" in str(exc):
-                    raise WouldWait("SQLite's write lock is held by another connection") from exc
-                raise
+        """A transaction holding the append lock: decide, append and project as one atomic step."""
+        with self._sqlite_queue(), transaction.atomic(using=self.using):
             self._lock()
             yield
 
@@ -334,36 +303,14 @@ class EventStore:
         after this lock would be released)."""
         conn = self.connection
         name = sqlite_file(conn.settings_dict)
-        if name is None or conn.in_atomic_block or getattr(_lock_files, "held", None) == name:
-            yield  # (held: this thread took it beforehand, append_lock_taken)
+        if name is None or conn.in_atomic_block:
+            yield
             return
         fd = _lock_file(name + ".append-lock")
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    @contextlib.contextmanager
-    def append_lock_taken(self) -> Iterator[bool]:
-        """Take the append lock of this SQLite file now, only if no other writer holds it, and keep it for every
-        write transaction this thread runs until the block ends. Yields whether it was taken (never on PostgreSQL
-        or an in-memory database). For a caller that must not wait: the event loop (threadlog.asgi)."""
-        name = sqlite_file(self.connection.settings_dict)
-        if name is None or must_not_wait():
-            yield False
-            return
-        fd = _lock_file(name + ".append-lock")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        _lock_files.held = name
-        try:
-            yield True
-        finally:
-            _lock_files.held = None
             fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _lock(self) -> None:

@@ -12,7 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from events.people import KeyRing, forget_erased, reveal
-from events.store import THREAD_KEY, WouldWait, WrongExpectedVersion, get_store
+from events.store import THREAD_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
 from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
@@ -49,16 +49,6 @@ def _command_error(request, exc: CommandError):
 @api.exception_handler(WrongExpectedVersion)
 def _conflict(request, exc: WrongExpectedVersion):
     return error_response(409, "conflict", "the thread changed while this request was decided; retry it")
-
-
-@api.exception_handler(WouldWait)
-def _would_wait(request, exc: WouldWait):
-    """Raised only on the event loop (threadlog.asgi), which runs the request again on the request thread: this
-    answer is discarded there, never sent."""
-    response = error_response(503, "busy", "the database is busy; retry the request")
-    response.run_elsewhere = True
-    response._has_been_logged = True  # Django's mark: not an error to log (the request simply runs again)
-    return response
 
 
 @api.exception_handler(expensive.Busy)

@@ -14,8 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from events.people import erase_key, person_key, seal
-from events.store import (ANY, NO_STREAM, EventStore, RecordedEvent, WouldWait, WrongExpectedVersion, get_store,
-                          must_not_wait)
+from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion, get_store
 from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
 from projections.base import ProjectionBehind, apply_events, lagging, project_pending
 from projections.models import CommentView
@@ -217,8 +216,6 @@ def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
     try:
         return _decide(command, actor, store, scoped_key, catch_up=False)
     except ProjectionBehind:
-        if must_not_wait():  # the event loop: catching up may take long; the caller runs the request elsewhere
-            raise WouldWait("the read model must catch up with the log first") from None
         with store.write_transaction():  # committed on its own: it stands whatever the command's fate
             project_pending(store)
         return _decide(command, actor, store, scoped_key, catch_up=True)
