@@ -24,6 +24,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 import orjson
 from django.db import connections, transaction
 
+from . import early_release
 from .sql import qmark, sqlite_file
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
@@ -255,6 +256,14 @@ class _LockFiles(dict):
 _lock_files = threading.local()
 
 
+def _append_lock_held() -> set[str]:
+    """The database aliases whose append lock this thread holds now (inside write_transaction)."""
+    held = getattr(_lock_files, "held", None)
+    if held is None:
+        held = _lock_files.held = set()
+    return held
+
+
 def _lock_file(path: str) -> int:
     """This thread's open file description of the lock file `path` (opened on first use, kept open; opened
     anew if the file was deleted meanwhile, as when a database is recreated beside it)."""
@@ -286,10 +295,22 @@ class EventStore:
 
     @contextlib.contextmanager
     def write_transaction(self) -> Iterator[None]:
-        """A transaction holding the append lock: decide, append and project as one atomic step."""
+        """A transaction holding the append lock: decide, append and project as one atomic step.
+
+        On PostgreSQL, when it is the outermost transaction, the lock is released before the commit waits for
+        the disk, and this returns once the commit is on disk (events/early_release.py)."""
+        conn = self.connection
+        early = self.is_postgres and not conn.in_atomic_block and early_release.available(conn)
         with self._sqlite_queue(), transaction.atomic(using=self.using):
-            self._lock()
-            yield
+            self._lock(commit_early=early)
+            held = _append_lock_held()
+            held.add(self.using)
+            try:
+                yield
+            finally:
+                held.discard(self.using)
+        if early:
+            early_release.wait_for_disk(conn)
 
     @contextlib.contextmanager
     def _sqlite_queue(self) -> Iterator[None]:
@@ -313,10 +334,11 @@ class EventStore:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
-    def _lock(self) -> None:
-        if self.is_postgres:
+    def _lock(self, *, commit_early: bool = False) -> None:
+        if self.is_postgres and self.using not in _append_lock_held():  # (held: an append inside write_transaction)
             with self.connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
+                cur.execute(early_release.LOCK_AND_COMMIT_EARLY if commit_early else
+                            "SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
         # SQLite: BEGIN IMMEDIATE (settings) already holds the single write lock.
 
     # --- writing ---------------------------------------------------------------------------------

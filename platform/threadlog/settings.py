@@ -177,6 +177,9 @@ THREADLOG = {
     # per process; processes for expensive reads (time travel, audit pages) per server process, 0: on the
     # request thread; how many requests of each expensive kind may run or wait at once before a 503.
     "READ_THREADS": int(os.environ.get("READ_THREADS", "4")),
+    # Write threads per process: 1 on SQLite (one writer at a time, queued in order); on PostgreSQL several, so
+    # that one waits for the disk or the network while another holds the append lock (events/early_release.py).
+    "WRITE_THREADS": int(os.environ.get("WRITE_THREADS") or (4 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1)),
     "HISTORY_PROCESSES": int(os.environ.get("HISTORY_PROCESSES", "1")),
     "EXPENSIVE_QUEUE": int(os.environ.get("EXPENSIVE_QUEUE", "4")),
     # A file the server rewrites each second with the event loop's worst stall (threadlog.serving.loopwatch).

@@ -3,6 +3,7 @@ that keeps every long thread's snapshots up to date, so that no request has to b
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -13,11 +14,18 @@ log = logging.getLogger(__name__)
 SNAPSHOT_POLL_SECONDS = 1.0
 
 
+NICENESS = 10
+
+
 def init() -> None:
-    """A new history process: Django, then the snapshot keeper. Ctrl-C stops the server, which stops us."""
+    """A new history process: Django, then the snapshot keeper. Ctrl-C stops the server, which stops us.
+
+    It runs at a lower CPU priority than the server (NICENESS): on a machine short of cores, the quick requests
+    of the server process come first and a time travel takes longer, rather than the other way round."""
     import django
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
     django.setup(set_prefix=False)
     threading.Thread(target=_keep_snapshots, name="snapshot-keeper", daemon=True).start()
 
