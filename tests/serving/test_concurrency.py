@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -163,3 +166,31 @@ def test_slow_reads_held_open_leave_threads_for_quick_ones_and_the_fifth_is_turn
         asyncio.run(main())
     finally:
         release.set()
+
+
+def _history_processes(server_pid: int) -> list[int]:
+    """The server's history processes: its children that multiprocessing spawned (not its resource tracker)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if ppid == server_pid and b"spawn_main" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_killed_history_process_is_replaced_and_time_travel_goes_on(make_server):
+    """The history process dies (out of memory, killed): the next time travel starts a new one and answers."""
+    server = make_server().start()
+    client, key = HttpClient(server.url), unique_key()
+    first = _post(client, key, "first")
+    _post(client, key, "second")
+    assert client.get(f"/api/threads/{key}/comments?at={first['position']}")["comment_count"] == 1
+    [history] = _history_processes(server.proc.pid)
+    os.kill(history, signal.SIGKILL)
+    assert client.get(f"/api/threads/{key}/comments?at={first['position']}")["comment_count"] == 1
+    assert client.get(f"/api/threads/{key}/comments")["comment_count"] == 2
+    assert _history_processes(server.proc.pid) not in ([], [history])

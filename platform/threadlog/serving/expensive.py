@@ -107,6 +107,7 @@ def _run(fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
         with _pool_lock:
             if _pool is pool:
                 log.warning("a history process died; starting new ones")
+                pool.shutdown(wait=False)
                 _pool = _new_pool(settings.THREADLOG["HISTORY_PROCESSES"])
             pool = _pool
         return pool.submit(worker.call, fn, args, kwargs).result()
