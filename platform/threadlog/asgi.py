@@ -47,7 +47,7 @@ class OneCallASGIHandler(ASGIHandler):
 
     Here the middleware chain is built in sync mode and the whole request (request_started, middleware,
     view, close and request_finished) runs in one call on a thread of `threadlog.serving.pools`: reads on one of
-    a few read threads, side by side; writes on the one write thread, in arrival order. Each thread keeps its
+    a few read threads, side by side; writes on the write thread(s), in arrival order. Each thread keeps its
     database connection. The hop is a plain run_in_executor: asgiref's sync_to_async (context propagation,
     thread-sensitive executors, nested async_to_sync) cost a twentieth of a post's instructions. Nothing in a
     request calls async_to_sync (the live doorbell hands its publish to the loop, live.publisher.serving).
