@@ -346,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
                    help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
     p.set_defaults(func=cmd_erase_person)
+    p = sub.add_parser("check", help="what is still unsafe for production (Django's deploy checks and ours); exit 1 if any")
+    p.set_defaults(func=lambda args: __import__("threadlog.security.checks", fromlist=["run"]).run(sys.stdout))
     return parser
 
 
