@@ -202,11 +202,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "threadlog.ops.logs.JsonFormatter"}},
+    # A Redis outage is one warning, not channels_redis's traceback every second (threadlog.ops.dependency).
+    "filters": {"redis_outage": {"()": "threadlog.ops.dependency.RedisOutageFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler",
                              **({"formatter": "json"} if os.environ.get("LOG_FORMAT", "text") == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    "loggers": {"threadlog.access": {"level": "INFO"}} if (
-        os.environ.get("LOG_FORMAT", "text") == "json" and os.environ.get("ACCESS_LOG", "1") != "0") else {},
+    "loggers": {
+        "channels_redis.pubsub": {"filters": ["redis_outage"]},
+        **({"threadlog.access": {"level": "INFO"}} if (
+            os.environ.get("LOG_FORMAT", "text") == "json" and os.environ.get("ACCESS_LOG", "1") != "0") else {}),
+    },
 }
 
 # --- security and operations (docs/security.md, docs/deploy.md) ----------------------------------

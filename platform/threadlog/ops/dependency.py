@@ -58,3 +58,16 @@ class Dependency:
 
 
 REDIS = Dependency("redis")
+
+
+class RedisOutageFilter:
+    """On channels_redis's loggers: its pub/sub receiver logs a traceback every second while Redis is away
+    ("Unexpected exception in receive task"). Such a record becomes one REDIS.failed() (one warning per outage)
+    and is dropped; anything else passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, (OSError, ConnectionError)) or type(error).__module__.startswith("redis"):
+            REDIS.failed(error, during="pub/sub receive")
+            return False
+        return True

@@ -30,20 +30,3 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
-
-def logging_config(fmt: str, level: str, access_log: bool) -> dict:
-    """Django's LOGGING for LOG_FORMAT `text` (the default) or `json`. With json, each request is logged by
-    threadlog.ops.middleware on the `threadlog.access` logger (daphne's own access lines are plain text and
-    `threadlog serve` turns them off)."""
-    json_format = fmt.lower() == "json"
-    config: dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "threadlog.ops.logs.JsonFormatter"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", **({"formatter": "json"} if json_format else {})}},
-        "root": {"handlers": ["console"], "level": level},
-        "loggers": {},
-    }
-    if json_format and access_log:
-        config["loggers"]["threadlog.access"] = {"level": "INFO"}
-    return config
