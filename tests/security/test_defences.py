@@ -155,3 +155,12 @@ def test_https_site_url_redirects_plain_http_and_ignores_an_untrusted_proto_head
     assert anyone.get("/healthz").status == 200  # probes stay on plain HTTP
     proxy = Http(https_site.url, source=PROXY)
     assert proxy.get("/", headers={"Host": "comments.example", "X-Forwarded-Proto": "http"}).status == 301
+
+
+@pytest.mark.parametrize("path", ["/static/threadlog/../../../pyproject.toml", "/static/..%2f..%2fpyproject.toml",
+                                  "/static//etc/passwd", "/static/threadlog/%2e%2e/%2e%2e/platform/threadlog/settings.py",
+                                  "/static/threadlog/"])
+def test_static_paths_cannot_leave_the_static_folder(proxied_site, path):
+    answer = Http(proxied_site.url).get(path)
+    assert answer.status == 404, (path, answer.status)
+    assert b"SECRET" not in answer.body and b"[project]" not in answer.body
