@@ -2,6 +2,7 @@
 (whatever the password), and a lock-out record staff can read in the admin."""
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import subprocess
@@ -92,3 +93,32 @@ def test_a_good_sign_in_forgets_the_accounts_failures(site):
     for _ in range(2):  # two more failures: not locked, the earlier two were forgotten
         assert sign_in(fresh, "writer", "wrong", **ip2).status == 200
     assert sign_in(fresh, "writer", "right-password-3", **ip2).status == 302
+
+
+def test_the_throttle_module_for_other_sign_in_endpoints(live_db, settings):
+    """The API other endpoints (POST /api/session, /api/session/email) call: check → failed → Throttled, with a
+    429 JSON answer and Retry-After; a success forgets the account's failures; each scope counts apart."""
+    from django.test import RequestFactory
+
+    from threadlog.security.models import LockOut
+    from threadlog.security.signin import Limits, SignInThrottle, Throttled
+
+    settings.REDIS_URL = ""  # this process's windows
+    request = RequestFactory().post("/api/session", REMOTE_ADDR=f"192.0.2.{secrets.randbelow(250) + 1}")
+    account = f"someone-{secrets.token_hex(4)}@example.org"
+    throttle = SignInThrottle("session", Limits(account_failures=2, ip_failures=50, window_seconds=60,
+                                                lockout_seconds=120))
+    throttle.check(request, account)
+    throttle.failed(request, account)
+    throttle.succeeded(request, account)  # forgets the first failure
+    throttle.failed(request, account)
+    throttle.check(request, account)  # one failure since: not locked
+    throttle.failed(request, account)
+    with pytest.raises(Throttled) as locked:
+        throttle.check(request, account.upper())  # the account, however it is typed
+    response = locked.value.response()
+    assert response.status_code == 429 and 110 < int(response["Retry-After"]) <= 120
+    assert json.loads(response.content)["error"]["code"] == "too_many_attempts"
+    SignInThrottle("session-email").check(request, account)  # another endpoint counts apart
+    record = LockOut.objects.get(scope="session", account=account)
+    assert record.kind == "account" and record.failures == 2

@@ -81,9 +81,16 @@ def appended(recorded: Iterable, started: float, *, using: str = "default") -> N
     transaction.on_commit(count, using=using)
 
 
+_by_method: dict[str, Histogram] = {}
+_by_status: dict[int, Counter] = {}
+
+
 def request(method: str, status: int, seconds: float) -> None:
-    REQUEST_SECONDS.labels(method).observe(seconds)
-    RESPONSES.labels(str(status)).inc()
+    """Once per request: the labelled children are kept, as `labels()` takes a lock and builds a key each time."""
+    timer = _by_method.get(method) or _by_method.setdefault(method, REQUEST_SECONDS.labels(method))
+    counter = _by_status.get(status) or _by_status.setdefault(status, RESPONSES.labels(str(status)))
+    timer.observe(seconds)
+    counter.inc()
 
 
 class _Commits:
