@@ -176,6 +176,18 @@ THREADLOG = {
     # On a SQLite file, API writes run on the event loop itself when the append lock is free (threadlog.asgi);
     # INLINE_WRITES=0 sends them to the request thread like every other request.
     "INLINE_WRITES": os.environ.get("INLINE_WRITES", "1") != "0",
+    # Moderation (docs/moderation.md): off | first | all; links and words that hold a comment anyway.
+    "MODERATION": os.environ.get("MODERATION", "off").strip().lower(),
+    "MODERATION_MAX_LINKS": int(os.environ.get("MODERATION_MAX_LINKS", "2")),
+    "MODERATION_WORDS": [w.strip().lower() for w in os.environ.get("MODERATION_WORDS", "").split(",") if w.strip()],
+    "REPORTS_TO_HOLD": int(os.environ.get("REPORTS_TO_HOLD", "3")),
+    "MAX_PINNED": int(os.environ.get("MAX_PINNED", "3")),
+    "DUPLICATE_SECONDS": int(os.environ.get("DUPLICATE_SECONDS", "600")),  # same body twice: 409; 0 turns off
+    "RATE_REPORT": (int(os.environ.get("RATE_REPORT", "20")), 60),  # reports per reader per minute
+    # Staff sign-in (POST /api/session): failed attempts per account and per IP within LOGIN_THROTTLE_SECONDS.
+    "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5")),
+    "LOGIN_FAILURES_PER_IP": int(os.environ.get("LOGIN_FAILURES_PER_IP", "20")),
+    "LOGIN_THROTTLE_SECONDS": int(os.environ.get("LOGIN_THROTTLE_SECONDS", "300")),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
 

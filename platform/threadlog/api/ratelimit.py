@@ -41,6 +41,6 @@ def check(kind: str, client: str, ip: str) -> None:
     conf = settings.THREADLOG
     if not conf["RATE_LIMITS"]:
         return
-    limit, seconds = conf["RATE_POST"] if kind == "post" else conf["RATE_VOTE"]
+    limit, seconds = conf["RATE_POST"] if kind == "post" else conf["RATE_REPORT"] if kind == "report" else conf["RATE_VOTE"]
     _window.hit(f"{kind}:c:{client}", limit, seconds)
     _window.hit(f"{kind}:ip:{ip}", limit * conf["RATE_IP_FACTOR"], seconds)

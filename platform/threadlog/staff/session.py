@@ -1,0 +1,56 @@
+"""`/api/session`: staff sign in with their Django username and password (a session cookie), see who they are,
+sign out. A router of its own so other sign-in routes (e-mail) can sit next to it under /api/session/."""
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest
+from ninja import Router
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from threadlog.api.cors import error_response
+from threadlog.api.identity import ip_hash
+
+from . import throttle
+
+router = Router(tags=["session"])
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    username: StrictStr = Field(min_length=1, max_length=150)
+    password: StrictStr = Field(min_length=1, max_length=4096)
+
+
+def user_json(user) -> dict | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return {"name": user.get_username(), "staff": bool(user.is_staff)}
+
+
+@router.post("")
+def sign_in(request: HttpRequest, payload: SessionIn):
+    ip = ip_hash(request)
+    try:
+        throttle.check(payload.username, ip)
+    except throttle.Throttled as exc:
+        response = error_response(429, "rate_limited", f"too many failed sign-ins; retry in {exc.retry_after} s")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if user is None:
+        throttle.failed(payload.username, ip)
+        return error_response(401, "invalid_credentials", "wrong username or password")
+    throttle.succeeded(payload.username)
+    login(request, user)
+    return {"user": user_json(user)}
+
+
+@router.get("")
+def who(request: HttpRequest):
+    return {"user": user_json(getattr(request, "user", None))}
+
+
+@router.delete("")
+def sign_out(request: HttpRequest):
+    logout(request)
+    return {"user": None}
