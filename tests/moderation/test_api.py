@@ -329,6 +329,7 @@ def test_honeypot_holds_quietly_as_spam(guest, staff, key):
 
 
 def test_duplicate_comment_is_409(guest, key, conf):
+    conf(DUPLICATE_SECONDS=600)
     guest.comment(key, "same text")
     before = head()
     assert_error(guest.post(f"/api/threads/{key}/comments", {"body": "same text", "author_name": "Ann"}), 409,
