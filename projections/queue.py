@@ -109,21 +109,15 @@ class QueueState:
         if not self.using or not self._dirty:
             return
         db = self.using
+        tables = {"item": (QueueItem, self.items, ITEM_FIELDS), "ban": (Ban, self.bans, BAN_FIELDS)}
         for kind, k in self._dirty:
-            if kind == "item":
-                row = self.items[k]
-                values = {n: getattr(row, n) for n in ITEM_FIELDS[1:]}
-                if ("item", k) in self._new:
-                    QueueItem.objects.using(db).create(comment_id=k, **values)
+            if kind in tables:
+                model, rows, names = tables[kind]
+                values = {n: getattr(rows[k], n) for n in names}
+                if (kind, k) in self._new:
+                    model.objects.using(db).create(**values)
                 else:
-                    QueueItem.objects.using(db).filter(pk=k).update(**values)
-            elif kind == "ban":
-                row = self.bans[k]
-                values = {n: getattr(row, n) for n in BAN_FIELDS[1:]}
-                if ("ban", k) in self._new:
-                    Ban.objects.using(db).create(ban_id=k, **values)
-                else:
-                    Ban.objects.using(db).filter(pk=k).update(**values)
+                    model.objects.using(db).filter(pk=k).update(**values)
             else:
                 reason, position = self.reports[k]
                 Report.objects.using(db).create(comment_id=k[0], reporter=k[1], reason=reason, position=position)

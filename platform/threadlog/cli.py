@@ -180,6 +180,8 @@ def cmd_audit_log(args) -> int:
         what = ev.data.get("comment_id", ev.data.get("key", ""))
         if ev.type == "VoteCast":
             what = f"{what} value={ev.data.get('value')}"
+        elif ev.data.get("reason"):  # moderation: why (the moderator is the actor)
+            what = f"{what or ev.data.get('ban_id', '')} reason={ev.data['reason']!r}"
         table.add_row(str(ev.position), ev.recorded_at, ev.stream, ev.type, str(ev.metadata.get("actor", "")),
                       str(what))
     Console(width=200).print(table)

@@ -382,3 +382,15 @@ def test_audit_log_lists_moderation_with_moderator_and_reason(guest, staff, key)
         assert main(["audit", "log", "--thread", key, "--type", "CommentHidden", "--json"]) == 0
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert len(lines) == 1 and lines[0]["data"]["reason"] == "rude" and lines[0]["data"]["moderator"].startswith("user:")
+
+
+def test_audit_comment_history_names_the_moderator_and_reason(guest, staff, key):
+    from events.audit import comment_history
+    from events.store import EventStore
+
+    c = guest.comment(key)
+    _moderate(staff, c["id"], "hide", "insults")
+    _moderate(staff, c["id"], "restore", "appeal upheld")
+    summaries = [e.summary for e in comment_history(EventStore(), c["id"])]
+    assert summaries[-2].startswith("CommentHidden by user:") and summaries[-2].endswith(": insults")
+    assert summaries[-1].endswith(": appeal upheld")

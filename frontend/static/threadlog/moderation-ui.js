@@ -4,6 +4,8 @@
 // Hooked into a CommentSection (comments.js) through its `hooks` (paint, frame, payload); the only HTML it injects
 // is none: everything is built with createElement/textContent.
 
+import { el } from './dom.js';
+
 const STATUS_LABEL = {
   pending: 'Awaiting moderation',
   rejected: 'Rejected',
@@ -22,18 +24,6 @@ const STAFF_ACTIONS = [
   ['pin', 'Pin', (c) => !c.pinned && c.status === 'published' && !c.parent_id],
   ['unpin', 'Unpin', (c) => c.pinned],
 ];
-
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props || {})) {
-    if (value == null || value === false) continue;
-    if (name === 'class') node.className = value;
-    else if (name === 'text') node.textContent = value;
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  node.append(...children.flat().filter((c) => c != null && c !== false));
-  return node;
-}
 
 export function installModeration(section) {
   const ui = new ModerationUI(section);

@@ -4,22 +4,12 @@
 // Undo: an action waits UNDO_MS before it is sent (the toast says so); `u` cancels it, and starting another
 // action sends the waiting one at once. A ban is sent at once; its undo lifts it.
 
+import { el } from './dom.js';
+
 const UNDO_MS = 4000;
 const ACTION_KEYS = { a: 'approve', r: 'reject', s: 'spam' };
 const DONE = { approve: 'Approved', reject: 'Rejected', spam: 'Marked as spam', hide: 'Hidden', restore: 'Restored',
   pin: 'Pinned', unpin: 'Unpinned' };
-
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props || {})) {
-    if (value == null || value === false) continue;
-    if (name === 'class') node.className = value;
-    else if (name === 'text') node.textContent = value;
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  node.append(...children.flat().filter((c) => c != null && c !== false));
-  return node;
-}
 
 async function request(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };

@@ -12,11 +12,10 @@ from collections import deque
 
 from django.conf import settings
 
+from threadlog.api.ratelimit import RateLimited
 
-class Throttled(Exception):
-    def __init__(self, retry_after: float):
-        super().__init__("too many failed sign-ins")
-        self.retry_after = max(1, int(retry_after + 0.999))
+
+Throttled = RateLimited  # the same answer as the API's other limits: 429 with Retry-After
 
 
 class FailureWindow:
