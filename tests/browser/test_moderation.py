@@ -59,7 +59,7 @@ def test_sign_in_approve_from_the_queue_with_the_keyboard_reader_sees_it_live(pr
     staff = reader(f"{site.url}/t/{key}")
     page = staff.page
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Staff login").fill("editor")
     page.get_by_label("Password").fill("correct horse")
     page.locator(".tl-signin-form button[type=submit]").click()
     page.get_by_text("Signed in as editor (moderator)").wait_for()

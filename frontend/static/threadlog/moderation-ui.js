@@ -84,7 +84,7 @@ class ModerationUI {
       autocomplete: 'current-password', required: true });
     const error = el('p', { class: 'tl-error', role: 'alert' });
     const form = el('form', { class: 'tl-signin-form', hidden: true, 'aria-label': 'Staff sign-in' },
-      el('label', { class: 'tl-label', for: user.id, text: 'Username' }), user,
+      el('label', { class: 'tl-label', for: user.id, text: 'Staff login' }), user,
       el('label', { class: 'tl-label', for: pass.id, text: 'Password' }), pass,
       el('button', { type: 'submit', class: 'tl-btn tl-primary', text: 'Sign in' }), error);
     form.addEventListener('submit', async (event) => {
@@ -157,6 +157,11 @@ class ModerationUI {
     badge.textContent = [label, status].filter(Boolean).join(' · ');
     badge.hidden = !badge.textContent;
     li.dataset.status = c.status || 'published';
+    if (c.status && c.status !== 'published') { // votes and replies go to published comments only
+      for (const b of box.querySelectorAll(':scope > .tl-actions .tl-vote, :scope > .tl-actions .tl-reply')) {
+        b.hidden = true;
+      }
+    }
     let tools = box.querySelector(':scope > .tl-mod-tools');
     if (!this.staff || (c.deleted && c.status === 'published')) {
       if (tools) tools.remove();
