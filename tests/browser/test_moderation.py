@@ -104,3 +104,15 @@ def test_sign_in_approve_from_the_queue_with_the_keyboard_reader_sees_it_live(pr
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, "horizontal scroll at 360px"
     page.screenshot(path=str(artifacts / "moderation-queue-360px.png"), full_page=True)
+
+
+def test_closing_a_thread_shows_on_the_readers_page_live(premod_site, reader):
+    site = premod_site
+    key = unique_key("mqc")
+    api_post(site, f"/api/threads/{key}/comments", {"body": "Before the close.", "author_name": "Una"})
+    public = reader(f"{site.url}/t/{key}")
+    assert public.page.locator(".tl-form").is_visible()
+    staff_api(site)("POST", f"/api/threads/{key}/moderation", {"action": "close", "reason": "enough"})
+    public.page.get_by_text("This discussion is closed to new comments.").wait_for()
+    assert not public.page.locator(".tl-form").is_visible()
+    assert public.page.locator(".tl-count").inner_text() == "1 Comment"
