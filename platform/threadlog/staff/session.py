@@ -2,17 +2,35 @@
 sign out. A router of its own so other sign-in routes (e-mail) can sit next to it under /api/session/."""
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 from django.contrib.auth import authenticate, login, logout
+from django.db import OperationalError
 from django.http import HttpRequest
 from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from events.store import WouldWait, must_not_wait
 from threadlog.api.cors import error_response
 from threadlog.api.identity import ip_hash
 
 from . import throttle
 
 router = Router(tags=["session"])
+
+
+@contextlib.contextmanager
+def _session_write() -> Iterator[None]:
+    """The session row is written outside the append lock. On the event loop (threadlog.asgi writes API requests
+    there when it can) SQLite must not be waited for: a busy database then sends the request to the request
+    thread (WouldWait), like any write that would wait."""
+    try:
+        yield
+    except OperationalError as exc:
+        if must_not_wait() and "locked" in str(exc):
+            raise WouldWait("SQLite's write lock is held by another connection") from exc
+        raise
 
 
 class SessionIn(BaseModel):
@@ -41,7 +59,8 @@ def sign_in(request: HttpRequest, payload: SessionIn):
         throttle.failed(payload.username, ip)
         return error_response(401, "invalid_credentials", "wrong username or password")
     throttle.succeeded(payload.username)
-    login(request, user)
+    with _session_write():
+        login(request, user)
     return {"user": user_json(user)}
 
 
@@ -52,5 +71,6 @@ def who(request: HttpRequest):
 
 @router.delete("")
 def sign_out(request: HttpRequest):
-    logout(request)
+    with _session_write():
+        logout(request)
     return {"user": None}
