@@ -394,3 +394,12 @@ def test_audit_comment_history_names_the_moderator_and_reason(guest, staff, key)
     summaries = [e.summary for e in comment_history(EventStore(), c["id"])]
     assert summaries[-2].startswith("CommentHidden by user:") and summaries[-2].endswith(": insults")
     assert summaries[-1].endswith(": appeal upheld")
+
+
+def test_ban_retried_with_the_same_idempotency_key_answers_the_same_ban(guest, staff, key):
+    c = guest.comment(key)
+    payload = {"comment_id": c["id"], "scope": "person", "reason": "once"}
+    first = staff.post("/api/bans", payload, HTTP_IDEMPOTENCY_KEY="ban-1")
+    before = head()
+    again = staff.post("/api/bans", payload, HTTP_IDEMPOTENCY_KEY="ban-1")
+    assert again.status_code == 201 and again.json()["ban"] == first.json()["ban"] and head() == before

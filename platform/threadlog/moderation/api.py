@@ -89,7 +89,11 @@ def ban(request: HttpRequest, payload: BanIn):
                               reason=payload.reason, duration_seconds=payload.duration_seconds,
                               hide_comments=payload.hide_comments), who.author,
                     idempotency_key=_idempotency_key(request))
-    return _json({"ban": getattr(result, "ban", None), "position": result.position}, 201)
+    ban = getattr(result, "ban", None)
+    if ban is None:  # a retry with the same Idempotency-Key: the ban the first request recorded
+        data = next(e.data for e in result.recorded if e.type == "PersonBanned")
+        ban = {"id": data["ban_id"], "scope": data["scope"], "until": data.get("until"), "reason": data.get("reason", "")}
+    return _json({"ban": ban, "position": result.position}, 201)
 
 
 @router.delete("/bans/{ban_id}")
