@@ -72,6 +72,8 @@ class CommentView(models.Model):
             # moderation: an author's record and the "first comment" rule; the queue's "recent" tab
             models.Index(fields=["author_id", "status"], name="tl_comment_author"),
             models.Index(fields=["position"], name="tl_comment_recent"),
+            # the pinned comments of a thread (a handful): queried with the literal `pinned > 0`
+            models.Index(fields=["thread_key", "pinned"], name="tl_comment_pinned", condition=models.Q(pinned__gt=0)),
         ]
 
 

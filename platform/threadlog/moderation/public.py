@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from django.db import connections
+
 from projections.models import CommentView, ThreadView
 
 # events whose data never goes to the public feed (who reported what; bans name a person or an IP)
@@ -11,8 +13,10 @@ PRIVATE_TYPES = frozenset({"CommentReported", "PersonBanned", "BanLifted"})
 
 
 def thread_moderation(thread: ThreadView) -> dict[str, Any]:
-    pinned = list(CommentView.objects.filter(thread_key=thread.key, depth=0, pinned__gt=0, status="published",
-                                             deleted=False).order_by("pinned").values_list("id", flat=True))
+    with connections["default"].cursor() as cur:  # the literal `pinned > 0`: the partial index tl_comment_pinned
+        cur.execute("SELECT id FROM threadlog_comment WHERE thread_key = %s AND pinned > 0 AND depth = 0"
+                    " AND status = 'published' AND NOT deleted ORDER BY pinned", [thread.key])
+        pinned = [row[0] for row in cur.fetchall()]
     return {"closed": bool(thread.closed), "premoderated": bool(thread.premoderated), "pinned": pinned}
 
 
