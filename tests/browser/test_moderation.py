@@ -98,6 +98,16 @@ def test_sign_in_approve_from_the_queue_with_the_keyboard_reader_sees_it_live(pr
     assert reply.locator(".tl-author").inner_text() == "Quinn Held"
     page.locator(".mq-item", has_text=HELD).wait_for(state="detached")
     assert page.locator(".mq-item").count() == 1
+    assert page.locator(".mq-more").is_hidden()
+
+    # a comment held meanwhile appears in the open queue without a reload
+    api_post(site, f"/api/threads/{key}/comments", {"body": "Arrived while the moderator watched.",
+                                                    "author_name": "Sol"})
+    page.locator(".mq-item", has_text="Arrived while the moderator watched.").wait_for(timeout=15_000)
+    # and one another moderator decides leaves it
+    rae = page.locator(".mq-item", has_text="Second in the queue.").get_attribute("data-id")
+    staff_api(site)("POST", f"/api/comments/{rae}/moderation", {"action": "reject", "reason": "off topic"})
+    page.locator(".mq-item", has_text="Second in the queue.").wait_for(state="detached", timeout=15_000)
 
     # the queue at 360 px: no sideways scrolling
     page.set_viewport_size({"width": 360, "height": 800})
