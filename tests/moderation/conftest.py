@@ -20,6 +20,19 @@ def conf(monkeypatch):
     return set_
 
 
+@pytest.fixture
+def signin(monkeypatch):
+    """Set the sign-in throttle's settings for one test: signin(SIGNIN_MAX_FAILURES=3)."""
+    from django.conf import settings
+
+    def set_(**values):
+        monkeypatch.setitem(settings.THREADLOG_SECURITY, "SIGNIN_THROTTLE", True)
+        for name, value in values.items():
+            monkeypatch.setitem(settings.THREADLOG_SECURITY, name, value)
+
+    return set_
+
+
 def make_staff(username: str | None = None, password: str = "s3cret-pass", staff: bool = True) -> tuple[str, str]:
     from django.contrib.auth import get_user_model
 

@@ -1,5 +1,6 @@
 """`/api/session`: staff sign in with their Django username and password (a session cookie), see who they are,
-sign out. A router of its own so other sign-in routes (e-mail) can sit next to it under /api/session/."""
+sign out. A router of its own so other sign-in routes (e-mail) can sit next to it under /api/session/. Failed
+sign-ins are throttled per account and per IP by the shared sign-in throttle (scope "session")."""
 from __future__ import annotations
 
 import contextlib
@@ -13,11 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from events.store import WouldWait, must_not_wait
 from threadlog.api.cors import error_response
-from threadlog.api.identity import ip_hash
-
-from . import throttle
+from threadlog.security.signin import SignInThrottle, Throttled
 
 router = Router(tags=["session"])
+THROTTLE = SignInThrottle("session")  # failed sign-ins per account and per IP (threadlog.security.signin)
 
 
 @contextlib.contextmanager
@@ -47,18 +47,15 @@ def user_json(user) -> dict | None:
 
 @router.post("")
 def sign_in(request: HttpRequest, payload: SessionIn):
-    ip = ip_hash(request)
     try:
-        throttle.check(payload.username, ip)
-    except throttle.Throttled as exc:
-        response = error_response(429, "rate_limited", f"too many failed sign-ins; retry in {exc.retry_after} s")
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        THROTTLE.check(request, payload.username)
+    except Throttled as throttled:
+        return throttled.response()  # 429 too_many_attempts, Retry-After
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
-        throttle.failed(payload.username, ip)
+        THROTTLE.failed(request, payload.username)
         return error_response(401, "invalid_credentials", "wrong username or password")
-    throttle.succeeded(payload.username)
+    THROTTLE.succeeded(request, payload.username)
     with _session_write():
         login(request, user)
     return {"user": user_json(user)}
