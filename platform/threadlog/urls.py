@@ -3,8 +3,13 @@ from django.urls import path, re_path
 
 from threadlog.api.views import api
 from threadlog import audit_views, pages
+from threadlog.moderation import api as moderation_api, pages as moderation_pages
 from threadlog.ops import views as ops_views
 from threadlog.security import csp
+from threadlog.staff import session
+
+api.add_router("/session", session.router)
+api.add_router("", moderation_api.router)
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
@@ -20,4 +25,5 @@ urlpatterns = [
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
     path("admin/", admin.site.urls),
+    path("moderation", moderation_pages.queue_page, name="moderation"),
 ]

@@ -6,6 +6,7 @@
 
 import { Api, ApiError, LiveFeed } from './api.js';
 import { SCORE_SORTS, SORTS, compare, micros } from './rank.js';
+import { installModeration } from './moderation-ui.js';
 
 const PAGE_SIZE = 20;
 const INDENT_DEPTH = 3; // replies are indented up to this depth, deeper ones line up with it
@@ -98,6 +99,7 @@ function icon(path, cls) {
 
 export function mountComments(container, options) {
   const section = new CommentSection(container, options);
+  installModeration(section); // statuses, closed threads, moderators' frames, staff sign-in and actions
   section.start();
   return section;
 }
@@ -125,6 +127,7 @@ export class CommentSection {
     this.lastAnnounce = 0;
     this.replyTo = null;
     this.guest = loadGuest();
+    this.hooks = { paint: [], frame: [], payload: [] }; // extensions (moderation-ui.js)
     this.build(container);
     this.feed = new LiveFeed(this.api.socketUrl(), {
       after: () => this.position,
@@ -401,7 +404,9 @@ export class CommentSection {
     if (!body.querySelector('.tl-editor') && (node.shownHtml !== html || !body.firstChild)) {
       node.shownHtml = html;
       if (c.deleted) {
-        body.replaceChildren(h('p', { class: 'tl-deleted', text: 'This comment was deleted.' }));
+        const removed = c.status && c.status !== 'published';
+        body.replaceChildren(h('p', { class: 'tl-deleted',
+          text: removed ? 'This comment was removed by a moderator.' : 'This comment was deleted.' }));
       } else {
         body.innerHTML = c.body_html; // sanitised by the server (nh3): the only HTML this widget injects
       }
@@ -418,6 +423,7 @@ export class CommentSection {
     const editable = this.editable(node);
     box.querySelector('.tl-edit').hidden = !editable;
     box.querySelector('.tl-delete').hidden = !editable && !box.querySelector('.tl-confirm');
+    for (const hook of this.hooks.paint) hook(node);
   }
 
   editable(node) {
@@ -527,6 +533,7 @@ export class CommentSection {
     this.position = frame.position;
     const counts = frame.counts || {};
     const type = frame.event && frame.event.type;
+    for (const hook of this.hooks.frame) hook(frame);
     if (type === 'CommentPosted' && frame.comment) this.livePosted(frame.comment, frame.position);
     else if ((type === 'CommentEdited' || type === 'CommentDeleted') && frame.comment) {
       this.liveChanged(frame.comment, frame.position);
@@ -896,6 +903,7 @@ export class CommentSection {
     if (email) payload.author_email = email;
     if (this.replyTo) payload.parent_id = this.replyTo;
     if (this.title && this.count === 0) payload.title = this.title.slice(0, 300);
+    for (const hook of this.hooks.payload) hook(payload);
     this.submit.disabled = true;
     try {
       const result = await this.api.post(payload);
@@ -911,7 +919,9 @@ export class CommentSection {
         if (!this.isVisible(box)) box.scrollIntoView({ block: 'nearest' });
         if (wasReply) box.focus({ preventScroll: true });
       }
-      this.say(wasReply ? 'Your reply was posted.' : 'Your comment was posted.');
+      const held = result.comment.status === 'pending';
+      this.say(held ? 'Your comment was sent and awaits a moderator.'
+        : wasReply ? 'Your reply was posted.' : 'Your comment was posted.');
     } catch (err) {
       this.formError.textContent = err.message;
     } finally {

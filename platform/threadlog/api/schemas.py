@@ -32,6 +32,7 @@ class PostCommentIn(_Strict):
     author_email: Optional[StrictStr] = Field(default=None, max_length=254)
     parent_id: Optional[StrictStr] = Field(default=None, max_length=36)
     title: StrictStr = Field(default="", max_length=300)
+    website: StrictStr = Field(default="", max_length=300)  # the form's honeypot: people leave it empty
 
     _blank = field_validator("body", "author_name")(_not_blank)
     _nul = field_validator("title", "parent_id")(_no_nul)

@@ -12,6 +12,7 @@ class PostComment:
     author_email: str | None = None
     parent_id: str | None = None
     title: str = ""
+    honeypot: bool = False  # the form's hidden field was filled: held as spam (threadlog.moderation.rules)
 
 
 @dataclass(frozen=True)
