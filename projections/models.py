@@ -47,6 +47,7 @@ class CommentView(models.Model):
     score = models.IntegerField(default=0)
     reply_count = models.IntegerField(default=0)  # direct replies not deleted
     children = models.IntegerField(default=0)  # direct replies ever posted (keeps a deleted parent visible)
+    format = models.CharField(max_length=16, default="plain")  # of the body: "plain" or "markdown"
     # Sort keys stored ascending so every order is one keyset over (key, position).
     rank_voted = models.IntegerField(default=0)  # -score
     rank_best = models.FloatField(default=0.0)  # -wilson lower bound
@@ -64,6 +65,9 @@ class CommentView(models.Model):
                          condition=TOP_LEVEL),
             models.Index(fields=["thread_key", "rank_hot", "position"], name="tl_comment_top_hot", condition=TOP_LEVEL),
             models.Index(fields=["root_id", "position"], name="tl_comment_root"),
+            # The newest comments of a thread, and of the whole site (feeds, threadlog.readers).
+            models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest"),
+            models.Index(fields=["position"], name="tl_comment_newest"),
         ]
 
 

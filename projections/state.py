@@ -56,6 +56,7 @@ class CommentRow:
     score: int = 0
     reply_count: int = 0
     children: int = 0
+    format: str = "plain"  # of the body (events.formats): time travel renders it on display
 
     @property
     def rank_voted(self) -> int:

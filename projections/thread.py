@@ -14,7 +14,8 @@ from events.people import ERASED, forget_erased
 from events.sealing import sealed_name
 from events.types import public_data
 
-from .render import render_body
+from .avatars import avatar_path
+from .render import render as render_html
 from .state import CommentRow, State, ThreadRow
 
 DELETED_NAME = "[deleted]"
@@ -41,7 +42,7 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None) -
         "id": row.id,
         "parent_id": row.parent_id,
         "author": {"name": DELETED_NAME if row.deleted else row.author_name},
-        "body_html": "" if row.deleted else row.body_html if row.body_html is not None else render_body(row.body),
+        "body_html": "" if row.deleted else row.body_html if row.body_html is not None else render_html(row.body, row.format),
         "created_at": row.created_at,
         "edited_at": row.edited_at,
         "deleted": row.deleted,
@@ -50,6 +51,8 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None) -
         "score": row.score,
         "reply_count": row.reply_count,
         "depth": row.depth,
+        "format": row.format,
+        "avatar": None if row.deleted or row.author_name == ERASED else avatar_path(row.author_id),
         "replies": replies if replies is not None else [],
     }
 
@@ -99,7 +102,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
             position=ev.position, author_id=data["author_id"],
             author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
-            body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
+            body=data["body"], body_html=render_html(data["body"], data.get("format", "plain")) if render else None,
+            created_at=ev.recorded_at, format=data.get("format", "plain"),
         )
         if comment.author_name is None:  # deferred (a rebuild opens it later); kept for a frame that needs it first
             state.defer_name(comment.id, data["author_id"], data["sealed_author"])
@@ -114,8 +118,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     elif ev.type == "CommentEdited":
         comment = state.comment(data["comment_id"])
         if comment is not None and not comment.deleted and comment.body_html != ERASED_BODY_HTML:
-            comment.body = data["body"]
-            comment.body_html = render_body(data["body"]) if render else None
+            comment.body, comment.format = data["body"], data.get("format", "plain")
+            comment.body_html = render_html(comment.body, comment.format) if render else None
             comment.edited_at = ev.recorded_at
             state.put_comment(comment)
     elif ev.type == "CommentDeleted":

@@ -3,12 +3,17 @@ from django.urls import path, re_path
 
 from threadlog.api.views import api
 from threadlog import audit_views, pages
+from threadlog.readers import pages as readers
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
     path("", pages.article, name="article"),
     path("t/<str:key>", pages.thread_page, name="thread"),
     path("embed.js", pages.embed_js, name="embed"),
+    path("t/<str:key>/feed.atom", readers.thread_feed_view, name="thread-feed"),
+    path("feed.atom", readers.site_feed_view, name="site-feed"),
+    path("count.js", readers.count_js, name="count"),
+    re_path(r"^avatars/(?P<name>[^/]+)\.svg$", readers.avatar, name="avatar"),
     re_path(r"^static/(?P<path>.+)$", pages.static_file, name="static"),
     path("healthz", pages.healthz, name="healthz"),
     path("audit/", audit_views.audit_log, name="audit-log"),

@@ -197,7 +197,8 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     ratelimit.check("post", who.author.id, who.author.ip_hash)
     parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
-                          author_email=payload.author_email, parent_id=parent_id, title=payload.title)
+                          author_email=payload.author_email, parent_id=parent_id, title=payload.title,
+                          format=payload.format)
     result = handle(command, who.author, idempotency_key=_idempotency_key(request))
     comment = comment_json(result.comment) if result.comment else _comment_body(result.comment_id)
     out = _json({"comment": comment, "position": result.position}, 201)
@@ -222,7 +223,8 @@ def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpR
 def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
-    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body), who.author,
+    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body, format=payload.format),
+                    who.author,
                     idempotency_key=_idempotency_key(request))
     return {"comment": _comment_body(result.comment_id), "position": result.position}
 
@@ -261,3 +263,8 @@ def events(request: HttpRequest):
 
 
 __all__ = ["api", "settings"]
+
+
+from threadlog.readers.api import router as _readers_router  # noqa: E402  (preview, context, counts)
+
+api.add_router("", _readers_router)

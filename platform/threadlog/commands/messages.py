@@ -12,6 +12,7 @@ class PostComment:
     author_email: str | None = None
     parent_id: str | None = None
     title: str = ""
+    format: str = "plain"  # of the body: "plain" or "markdown" (events.formats)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class CastVote:
 class EditComment:
     comment_id: str
     body: str
+    format: str | None = None  # None: the comment's current format
 
 
 @dataclass(frozen=True)
