@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/make_thread.py [--key KEY] [--comments N] [--replies F] [--votes V] [--seed S]
 
 Comments are top-level or (a fraction F) replies to an earlier comment of the thread, up to 4 levels deep;
-60% of the bodies are Markdown and a fifth of those use it (MARKDOWN_SHARE, MARKUP_SHARE);
+half the bodies are Markdown and a tenth of those use it (MARKDOWN_SHARE, MARKUP_SHARE: most comments are plain sentences);
 V votes (+1 or -1, each by its own voter on a comment) are spread over the comments, more on early ones.
 Events are appended in batches (`--batch`, one append = one transaction with the expected stream version),
 then the projections are brought up to the head: by a full rebuild when the log held nothing else before
@@ -29,10 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ("thread comment reply vote sort page read model event log projection position stream version "
          "https://example.org/a link ok yes no maybe because").split()
-# Formatted bodies, as the page's form writes them: most comments are Markdown (MARKDOWN_SHARE), and some of
+# Formatted bodies, as the page's form writes them: half the comments are Markdown (MARKDOWN_SHARE), and a few of
 # those use it (MARKUP_SHARE of them: a quote, emphasis, code, a link or a list); the rest is plain text.
-MARKDOWN_SHARE = 0.6
-MARKUP_SHARE = 0.2
+MARKDOWN_SHARE = 0.5
+MARKUP_SHARE = 0.1
 MARKUP = ("> {q}\n\n{b}", "{b} **{q}**", "*{q}* {b}", "{b} `{q}`", "[{q}](https://example.org/{q}) {b}",
           "{b}\n\n- {q}\n- {q}")
 

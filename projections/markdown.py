@@ -13,6 +13,7 @@ both paths agree.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -100,4 +101,15 @@ def render_markdown_sanitised(text: str) -> str:
 def render_markdown(text: str) -> str:
     if _SYNTAX.search(text) is None and "\x00" not in text and "\ufeff" not in text:
         return render_body(text)
+    return _recent(text)
+
+
+@lru_cache(maxsize=256)
+def _recent(text: str) -> str:
+    """The last bodies rendered: a write renders its body before it takes the append lock (`prepare`), and the
+    projection, under the lock, finds it here (a long Markdown body takes tenths of a second)."""
     return render_markdown_sanitised(text)
+
+
+def prepare(text: str) -> None:
+    render_markdown(text)

@@ -71,6 +71,14 @@ def render_body(text: str) -> str:
     return "".join(f"<p>{_text(p)}</p>" for p in _paragraphs(text))
 
 
+def prepare(text: str, format: str) -> None:
+    """Render a Markdown body ahead, outside the append lock: the projection then finds it rendered."""
+    if format == "markdown":
+        from .markdown import prepare as prepare_markdown
+
+        prepare_markdown(text)
+
+
 def render(text: str, format: str = "plain") -> str:
     """A body in its format ("plain" or "markdown", events.formats) as safe HTML."""
     if format == "markdown":

@@ -16,6 +16,7 @@ from events.store import THREAD_KEY, WouldWait, WrongExpectedVersion, get_store
 from events.types import public_data
 from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
+from projections.render import prepare as prepare_body
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
 
@@ -196,6 +197,7 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
     parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
+    prepare_body(payload.body, payload.format)  # rendered before the append lock is taken (projections.render)
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
                           author_email=payload.author_email, parent_id=parent_id, title=payload.title,
                           format=payload.format)
@@ -223,6 +225,7 @@ def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpR
 def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
+    prepare_body(payload.body, payload.format or "markdown")
     result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body, format=payload.format),
                     who.author,
                     idempotency_key=_idempotency_key(request))
