@@ -53,7 +53,7 @@ def test_toolbar_shortcuts_and_preview(site, reader, artifacts, width):
     toolbar.get_by_role("button", name="Insert quote").click()  # nothing selected: a placeholder quote on its own line
     value = box.input_value()
     assert "`code here`" in value and value.endswith("\n\n> quoted text\n\n")
-    page.get_by_role("tab", name="Preview").click()
+    page.get_by_role("button", name="Preview", exact=True).click()
     preview = page.locator(".tl-preview")
     preview.locator("strong", has_text="loud").wait_for()
     assert preview.locator("em").inner_text() == "italic text"
@@ -66,7 +66,7 @@ def test_toolbar_shortcuts_and_preview(site, reader, artifacts, width):
     _no_overflow(page)
     page.locator(".tl-form").screenshot(path=str(artifacts / f"formatting-preview-{width}px.png"))
     preview_html = preview.inner_html()
-    page.get_by_role("tab", name="Write").click()
+    page.get_by_role("button", name="Write", exact=True).click()
     assert box.is_visible()
     page.get_by_label("Name").fill("Fay Format")
     page.locator(".tl-form button[type=submit]").click()

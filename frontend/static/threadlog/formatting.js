@@ -188,11 +188,12 @@ export class Formatting {
     this.textarea = section.bodyInput;
     this.seq = 0;
     const uid = section.uid;
-    this.writeTab = el('button', { type: 'button', role: 'tab', class: 'tl-ctab', id: `${uid}-write`,
-      'aria-selected': 'true', 'aria-controls': this.textarea.id, text: 'Write' });
-    this.previewTab = el('button', { type: 'button', role: 'tab', class: 'tl-ctab', id: `${uid}-preview-tab`,
-      'aria-selected': 'false', 'aria-controls': `${uid}-preview`, tabindex: '-1', text: 'Preview' });
-    const tabs = el('div', { class: 'tl-ctabs', role: 'tablist', 'aria-label': 'Write or preview' },
+    // Two pressed/unpressed buttons (not ARIA tabs: the sort tabs are the section's only tab list).
+    this.writeTab = el('button', { type: 'button', class: 'tl-ctab', id: `${uid}-write`,
+      'aria-pressed': 'true', 'aria-controls': this.textarea.id, text: 'Write' });
+    this.previewTab = el('button', { type: 'button', class: 'tl-ctab', id: `${uid}-preview-tab`,
+      'aria-pressed': 'false', 'aria-controls': `${uid}-preview`, text: 'Preview' });
+    const tabs = el('div', { class: 'tl-ctabs', role: 'group', 'aria-label': 'Write or preview' },
       this.writeTab, this.previewTab);
     this.buttons = TOOLS.map(([tool, label, mark, keys]) => el('button', {
       type: 'button', class: `tl-tool tl-tool-${tool}`, 'data-tool': tool, title: keys ? `${label} (${keys})` : label,
@@ -200,8 +201,8 @@ export class Formatting {
     }, glyph(mark)));
     this.toolbar = el('div', { class: 'tl-toolbar', role: 'toolbar', 'aria-label': 'Formatting',
       'aria-controls': this.textarea.id }, ...this.buttons);
-    this.preview = el('div', { class: 'tl-preview tl-body', id: `${uid}-preview`, role: 'tabpanel',
-      'aria-labelledby': `${uid}-preview-tab`, 'aria-live': 'polite', hidden: true });
+    this.preview = el('div', { class: 'tl-preview tl-body', id: `${uid}-preview`, role: 'region',
+      'aria-label': 'Preview', 'aria-live': 'polite', hidden: true });
     this.hint = el('p', { class: 'tl-format-hint', text: '**bold**  *italic*  > quote  `code`  [link](https://…)' });
     this.bar = el('div', { class: 'tl-compose-bar' }, tabs, this.toolbar);
     this.textarea.before(this.bar);
@@ -223,12 +224,6 @@ export class Formatting {
     });
     this.writeTab.addEventListener('click', () => this.write(true));
     this.previewTab.addEventListener('click', () => this.showPreview());
-    tabs.addEventListener('keydown', (e) => {
-      if (!['ArrowLeft', 'ArrowRight'].includes(e.key)) return;
-      e.preventDefault();
-      if (this.previewing) this.write(true);
-      else this.showPreview().then(() => this.previewTab.focus());
-    });
     for (const [i, button] of this.buttons.entries()) button.tabIndex = i === 0 ? 0 : -1;
   }
 
@@ -248,10 +243,8 @@ export class Formatting {
   }
 
   select(previewing) {
-    this.writeTab.setAttribute('aria-selected', String(!previewing));
-    this.previewTab.setAttribute('aria-selected', String(previewing));
-    this.writeTab.tabIndex = previewing ? -1 : 0;
-    this.previewTab.tabIndex = previewing ? 0 : -1;
+    this.writeTab.setAttribute('aria-pressed', String(!previewing));
+    this.previewTab.setAttribute('aria-pressed', String(previewing));
     this.textarea.hidden = previewing;
     this.preview.hidden = !previewing;
     for (const button of this.buttons) button.disabled = previewing;
