@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from events.store import THREAD_KEY, get_store
 from projections.models import ThreadView
@@ -28,7 +28,7 @@ def _cached(request: HttpRequest, etag: str, build, content_type: str, cache: st
     return response
 
 
-@require_GET
+@require_safe
 def thread_feed_view(request: HttpRequest, key: str) -> HttpResponse:
     thread = ThreadView.objects.filter(pk=key).first() if THREAD_KEY.match(key) else None
     if thread is None:
@@ -38,13 +38,13 @@ def thread_feed_view(request: HttpRequest, key: str) -> HttpResponse:
                    "public, max-age=60")
 
 
-@require_GET
+@require_safe
 def site_feed_view(request: HttpRequest) -> HttpResponse:
     etag = f'"feed-{get_store().head()}"'
     return _cached(request, etag, lambda: site_feed(request), ATOM, "public, max-age=60")
 
 
-@require_GET
+@require_safe
 def avatar(request: HttpRequest, name: str) -> HttpResponse:
     if not NAME.match(name):
         raise Http404("no such avatar")
@@ -52,7 +52,7 @@ def avatar(request: HttpRequest, name: str) -> HttpResponse:
                    "public, max-age=31536000, immutable")
 
 
-@require_GET
+@require_safe
 def count_js(request: HttpRequest) -> HttpResponse:
     """The loader a site's index page includes: <script src="https://host/count.js" async></script>."""
     try:
