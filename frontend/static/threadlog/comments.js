@@ -773,7 +773,7 @@ export class CommentSection {
       case 'up': return node && this.vote(node, node.myVote === 1 ? 0 : 1, target);
       case 'down': return node && this.vote(node, node.myVote === -1 ? 0 : -1, target);
       case 'reply': return node && this.startReply(node);
-      case 'quote': return node && this.formatting.quote(node, node.li.querySelector(':scope > .tl-box .tl-body'));
+      case 'quote': return node && this.formatting.quote(node.li.querySelector(':scope > .tl-box .tl-body'));
       case 'cancel-reply': return this.cancelReply(true);
       case 'edit': return node && this.startEdit(node);
       case 'delete': return node && this.askDelete(node, target);

@@ -283,7 +283,7 @@ export class Formatting {
   }
 
   /** "Quote": the comment's text as a Markdown quote at the end of what is being written. */
-  quote(node, bodyElement) {
+  quote(bodyElement) {
     const source = markdownOf(bodyElement).trim();
     if (!source) return;
     const quoted = source.split('\n').map((line) => (line ? `> ${line}` : '>')).join('\n');
