@@ -4,6 +4,7 @@ from django.db import models
 from events.models import PositionField
 
 TOP_LEVEL = models.Q(depth=0)
+SHOWN = models.Q(deleted=False)  # in a feed (projections.readers.SHOWN says the same in SQL)
 
 
 class Checkpoint(models.Model):
@@ -65,9 +66,10 @@ class CommentView(models.Model):
                          condition=TOP_LEVEL),
             models.Index(fields=["thread_key", "rank_hot", "position"], name="tl_comment_top_hot", condition=TOP_LEVEL),
             models.Index(fields=["root_id", "position"], name="tl_comment_root"),
-            # The newest comments of a thread, and of the whole site (feeds, threadlog.readers).
-            models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest"),
-            models.Index(fields=["position"], name="tl_comment_newest"),
+            # The newest comments a reader sees, of a thread and of the whole site (feeds: projections.readers).
+            # Partial, so that the top-level sorts above keep using their own indexes.
+            models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest", condition=SHOWN),
+            models.Index(fields=["position"], name="tl_comment_newest", condition=SHOWN),
         ]
 
 
