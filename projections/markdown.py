@@ -3,7 +3,8 @@
 The subset: paragraphs, line breaks (a newline is a line break, as in the plain format), **bold**, *italic*,
 `code`, fenced and indented code blocks, > quotes, lists, [links](https://…), <autolinks> and bare URLs (linked
 exactly as in plain text). No raw HTML (shown as text), no images (their alt text stays, as a link), no headings,
-rules, tables or link reference definitions (shown as the text they are). Only http(s) links survive, with
+rules, tables or link reference definitions (shown as the text they are); quotes nest QUOTE_DEPTH deep, deeper
+markers stay text. Only http(s) links survive, with
 rel="nofollow ugc noopener".
 
 The HTML carries no layout newlines, so a body without any Markdown in it renders exactly as the plain format
@@ -106,9 +107,18 @@ def _plain_looking(text: str) -> bool:
     return True
 
 
+# Quote markers past this depth are kept as text (markdown-it would drop what lies deeper than MAX_NESTING).
+QUOTE_DEPTH = MAX_NESTING - 4
+_DEEP_QUOTE = re.compile(r"^((?:[ \t]*>){%d})([ \t>]*>)" % QUOTE_DEPTH, re.MULTILINE)
+
+
+def _shallow(text: str) -> str:
+    return _DEEP_QUOTE.sub(lambda m: m.group(1) + m.group(2).replace(">", "\\>"), text)
+
+
 def render_markdown_sanitised(text: str) -> str:
     """The general path: markdown-it, then nh3."""
-    return _CLEANER.clean(_MD.render(text))
+    return _CLEANER.clean(_MD.render(_shallow(text)))
 
 
 def render_markdown(text: str) -> str:

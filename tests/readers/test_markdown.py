@@ -99,6 +99,12 @@ def test_hostile_markdown_is_rendered_safely(name):
     assert out.count("<blockquote>") <= 20 and out.count("<ul>") <= 20  # nesting is bounded
 
 
+def test_quotes_deeper_than_the_limit_keep_their_text():
+    out = render(">" * 1000 + " deep", "markdown")
+    assert out.count("<blockquote>") == 16 and out.endswith("&gt;" * 984 + " deep</p>" + "</blockquote>" * 16)
+    assert render("> > a", "markdown") == "<blockquote><blockquote><p>a</p></blockquote></blockquote>"
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(TEXT, PIECES))
 def test_anything_is_safe(text):
