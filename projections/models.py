@@ -4,6 +4,7 @@ from django.db import models
 from events.models import PositionField
 
 TOP_LEVEL = models.Q(depth=0)
+SHOWN = models.Q(deleted=False)  # in a feed (projections.readers.SHOWN says the same in SQL)
 
 
 class Checkpoint(models.Model):
@@ -52,6 +53,7 @@ class CommentView(models.Model):
     status = models.CharField(max_length=16, default="published")  # projections.moderation
     pinned = models.BigIntegerField(default=0)  # position of the pin, 0: not pinned
     shown = models.BooleanField(default=True)  # has been public (counted in its parent's children)
+    format = models.CharField(max_length=16, default="plain")  # of the body: "plain" or "markdown"
     # Sort keys stored ascending so every order is one keyset over (key, position).
     rank_voted = models.IntegerField(default=0)  # -score
     rank_best = models.FloatField(default=0.0)  # -wilson lower bound
@@ -74,6 +76,10 @@ class CommentView(models.Model):
             models.Index(fields=["position"], name="tl_comment_recent"),
             # the pinned comments of a thread (a handful): queried with the literal `pinned > 0`
             models.Index(fields=["thread_key", "pinned"], name="tl_comment_pinned", condition=models.Q(pinned__gt=0)),
+            # The newest comments a reader sees, of a thread and of the whole site (feeds: projections.readers).
+            # Partial, so that the top-level sorts above keep using their own indexes.
+            models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest", condition=SHOWN),
+            models.Index(fields=["position"], name="tl_comment_newest", condition=SHOWN),
         ]
 
 

@@ -61,6 +61,7 @@ class CommentRow:
     status: str = "published"  # published | pending | rejected | hidden | spam (projections.moderation)
     pinned: int = 0  # the position of the pin (pin order); 0: not pinned
     shown: bool = True  # has been public at least once (counted in its parent's `children`)
+    format: str = "plain"  # of the body (events.formats): time travel renders it on display
 
     @property
     def rank_voted(self) -> int:

@@ -15,7 +15,8 @@ from events.sealing import sealed_name
 from events.types import public_data
 
 from . import moderation
-from .render import render_body
+from .avatars import avatar_path
+from .render import render as render_html
 from .state import CommentRow, State, ThreadRow
 
 DELETED_NAME = "[deleted]"
@@ -45,7 +46,7 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "id": row.id,
         "parent_id": row.parent_id,
         "author": {"name": DELETED_NAME if gone else row.author_name},
-        "body_html": "" if gone else row.body_html if row.body_html is not None else render_body(row.body),
+        "body_html": "" if gone else row.body_html if row.body_html is not None else render_html(row.body, row.format),
         "created_at": row.created_at,
         "edited_at": row.edited_at,
         "deleted": gone,
@@ -56,6 +57,8 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "score": row.score,
         "reply_count": row.reply_count,
         "depth": row.depth,
+        "format": row.format,
+        "avatar": None if gone or row.author_name == ERASED else avatar_path(row.author_id),
         "replies": replies if replies is not None else [],
     }
 
@@ -108,7 +111,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
             position=ev.position, author_id=data["author_id"],
             author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
-            body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
+            body=data["body"], body_html=render_html(data["body"], data.get("format", "plain")) if render else None,
+            created_at=ev.recorded_at, format=data.get("format", "plain"),
         )
         if held:
             moderation.hold_new(state, comment)
@@ -125,8 +129,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     elif ev.type == "CommentEdited":
         comment = state.comment(data["comment_id"])
         if comment is not None and not comment.deleted and comment.body_html != ERASED_BODY_HTML:
-            comment.body = data["body"]
-            comment.body_html = render_body(data["body"]) if render else None
+            comment.body, comment.format = data["body"], data.get("format", "plain")
+            comment.body_html = render_html(comment.body, comment.format) if render else None
             comment.edited_at = ev.recorded_at
             state.put_comment(comment)
     elif ev.type == "CommentDeleted":

@@ -16,6 +16,7 @@ from events.store import THREAD_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
 from projections import queries
 from projections.models import CommentView, ThreadView, VoteView
+from projections.render import prepare as prepare_body
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
 from threadlog.serving import expensive, history_pages
@@ -196,9 +197,10 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
     parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
+    prepare_body(payload.body, payload.format)  # rendered before the append lock is taken (projections.render)
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
                           author_email=payload.author_email, parent_id=parent_id, title=payload.title,
-                          honeypot=bool(payload.website))
+                          honeypot=bool(payload.website), format=payload.format)
     result = handle(command, who.author, idempotency_key=_idempotency_key(request))
     comment = comment_json(result.comment, private=True) if result.comment else _comment_body(result.comment_id)
     out = _json({"comment": comment, "position": result.position}, 201)
@@ -224,7 +226,9 @@ def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpR
 def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
-    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body), who.author,
+    prepare_body(payload.body, payload.format or "markdown")
+    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body, format=payload.format),
+                    who.author,
                     idempotency_key=_idempotency_key(request))
     return {"comment": _comment_body(result.comment_id), "position": result.position}
 
@@ -266,3 +270,8 @@ def events(request: HttpRequest):
 
 
 __all__ = ["api", "settings"]
+
+
+from threadlog.readers.api import router as _readers_router  # noqa: E402  (preview, context, counts)
+
+api.add_router("", _readers_router)

@@ -16,8 +16,9 @@ from django.db import transaction
 
 from events.people import erase_key, person_key, seal
 from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion, get_store
+from events.formats import CommentEdited, CommentPosted
 from events.moderation import CommentHeld
-from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
+from events.types import CommentDeleted, PersonErased, ThreadOpened, VoteCast
 from projections.base import ProjectionBehind, apply_events, lagging, project_pending
 from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
@@ -130,7 +131,7 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
     key = person_key(actor.id, using=store.using)
     sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using, key=key)
     posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
-                           sealed_author=sealed)
+                           sealed_author=sealed, format=cmd.format)
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
     if hold:  # in the same append, right after it: never public until approved (projections.moderation)
         events.append(CommentHeld(comment_id=comment_id, reason=hold))
@@ -180,9 +181,11 @@ def _changeable(comment_id: str, actor: Actor, verb: str) -> tuple[CommentRow, T
 def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
     comment, thread = _changeable(cmd.comment_id, actor, "edited")
     rules.refuse_banned(actor.id, actor.ip_hash, using=store.using)
-    if comment.body == cmd.body:
+    format = cmd.format or comment.format
+    if comment.body == cmd.body and comment.format == format:
         return Result([], thread.key, comment.id, thread.last_position)
-    recorded, _ = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
+    edited = CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id, format=format)
+    recorded, _ = _commit(store, thread.key, [edited],
                           expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key,
                           threads=(thread,), comments=(comment,))
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
