@@ -88,7 +88,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     comment: CommentRow | None = None
     parent: CommentRow | None = None
     if ev.type == "ThreadOpened":
-        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.recorded_at)
+        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.occurred_at)
     elif thread is None:
         return None  # an event of a stream that is not a thread: not ours
     elif ev.type == "CommentPosted":
@@ -99,7 +99,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
             position=ev.position, author_id=data["author_id"],
             author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
-            body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
+            body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.occurred_at,
         )
         if comment.author_name is None:  # deferred (a rebuild opens it later); kept for a frame that needs it first
             state.defer_name(comment.id, data["author_id"], data["sealed_author"])
@@ -130,6 +130,13 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
                 if parent is not None:
                     parent.reply_count -= 1
                     state.put_comment(parent)
+            state.put_comment(comment)
+    elif ev.type == "VotesImported":  # a source's vote totals: added to the readers' own votes (events.imported)
+        comment = state.comment(data["comment_id"])
+        if comment is not None:
+            comment.up += int(data["up"])
+            comment.down += int(data["down"])
+            comment.score = comment.up - comment.down
             state.put_comment(comment)
     elif ev.type == "VoteCast":
         comment = state.comment(data["comment_id"])

@@ -346,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
                    help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
     p.set_defaults(func=cmd_erase_person)
+    from threadlog.imports.command import add_parser as add_import_comments
+
+    add_import_comments(sub)
     return parser
 
 

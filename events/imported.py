@@ -1,0 +1,48 @@
+"""Events of imports (threadlog import-comments): ThreadOpened v2 with the page's URL, and imported vote totals.
+
+Imported comments are plain CommentPosted (and CommentDeleted for placeholders) events; what tells them apart is
+their metadata: "source", "source_id" and "occurred_at" (the source's time, see events.store.occurred_at).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .types import Event, event, upcaster
+
+
+@event
+@dataclass(frozen=True)
+class ThreadOpened(Event):
+    """v2: the page the thread belongs to (`url`, "" when unknown: threads opened by a first live comment)."""
+
+    type: ClassVar[str] = "ThreadOpened"
+    version: ClassVar[int] = 2
+    key: str
+    title: str = ""
+    url: str = ""
+
+
+@upcaster("ThreadOpened", 1)
+def _thread_opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    data.setdefault("url", "")
+    return data
+
+
+@event
+@dataclass(frozen=True)
+class VotesImported(Event):
+    """A comment's vote totals in the source (wpDiscuz likes/dislikes, Disqus likes): its initial up and down.
+
+    Not VoteCast: the source does not say who voted, so these count beside every reader's own vote (a reader's
+    vote still counts once) and can never be retracted by one."""
+
+    type: ClassVar[str] = "VotesImported"
+    version: ClassVar[int] = 1
+    comment_id: str
+    up: int = 0
+    down: int = 0
+
+    def __post_init__(self) -> None:
+        if self.up < 0 or self.down < 0:
+            raise ValueError("VotesImported counts are not negative")
