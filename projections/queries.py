@@ -165,7 +165,12 @@ def comments_page_at(
     store: EventStore, *, key: str, position: int, sort: str, cursor: str | None, limit: int
 ) -> Page | None:
     """The same page, computed from a replay of the thread's events up to `position` (time travel)."""
-    state = thread_state_at(store, key=key, position=position)
+    return page_of_state(thread_state_at(store, key=key, position=position), key=key, sort=sort, cursor=cursor,
+                         limit=limit)
+
+
+def page_of_state(state: MemoryState, *, key: str, sort: str, cursor: str | None, limit: int) -> Page | None:
+    """A page of a replayed thread (at a position, or at a time: projections.occurred)."""
     thread = state.thread(key)
     if thread is None:
         return None

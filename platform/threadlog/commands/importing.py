@@ -19,22 +19,28 @@ from .handlers import announce
 
 
 def append_imported(store: EventStore, key: str, events: Sequence[Event], event_metadata: Sequence[dict[str, Any]],
-                    *, thread: ThreadRow | None, metadata: dict[str, Any],
-                    keys: dict[str, str]) -> list[RecordedEvent]:
-    """Append `events` to thread `key` (opened already: `thread`, read in this transaction) and project them.
-
-    `keys` are the live keys of the people whose names the events seal: the projection opens them without
-    looking each key up again."""
+                    *, thread: ThreadRow | None, metadata: dict[str, Any]) -> list[RecordedEvent]:
+    """Append `events` to thread `key` (opened already: `thread`, read in this transaction). The caller projects
+    them (`project_imported`) before it decides anything more about this thread."""
     if not transaction.get_connection(store.using).in_atomic_block:
         raise RuntimeError("append_imported runs inside the import's write transaction")
-    recorded = store.append(key, events, expected_version=thread.stream_version if thread else NO_STREAM,
-                            metadata=metadata, event_metadata=event_metadata)
+    return store.append(key, events, expected_version=thread.stream_version if thread else NO_STREAM,
+                        metadata=metadata, event_metadata=event_metadata)
+
+
+def project_imported(store: EventStore, recorded: Sequence[RecordedEvent], *, threads: Sequence[ThreadRow],
+                     keys: dict[str, str]) -> None:
+    """Project the events of several appends at once (consecutive positions: nothing else appends meanwhile):
+    one write of each read-model table per batch of threads instead of one per thread.
+
+    `threads` are the existing threads the events extend and `keys` the live keys of the people whose names
+    they seal, both read in this transaction: the projection does not look them up again."""
 
     def known(state: DatabaseState) -> None:
-        state.known(threads=(thread,) if thread else (), keys=keys)
+        state.known(threads=threads, keys=keys)
 
-    apply_events(recorded, using=store.using, known=known, fresh=True)
-    return recorded
+    if recorded:
+        apply_events(recorded, using=store.using, known=known, fresh=True)
 
 
 def announce_import(last: int, using: str) -> None:

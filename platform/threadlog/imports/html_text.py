@@ -1,60 +1,64 @@
 """A source's comment HTML -> our plain body text, which today's renderer (projections.render) shows safely.
 
 Paragraphs become blank lines and line breaks newlines (the renderer turns them back into <p> and <br>); a link
-becomes its text and its URL (the renderer links the URL again, with rel=nofollow); every other tag is dropped,
-keeping its text, except scripts and styles, which are dropped whole. Entities are decoded.
+becomes its text and its URL (the renderer links the URL again, with rel=nofollow); an image its alt text; every
+other tag is dropped, keeping its text, except scripts and styles, which are dropped whole. Entities are decoded.
+A tokenizing regex rather than html.parser: an import converts 100,000 comments, and this is several times
+faster while reading comment markup (tags, comments, entities) the same way.
 """
 from __future__ import annotations
 
+import html
 import re
-from html.parser import HTMLParser
 
-_BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr"}
-_DROPPED = {"script", "style", "template"}
+_BLOCKS = frozenset({"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+                     "table", "tr"})
+_DROPPED = frozenset({"script", "style", "template"})
+_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][A-Za-z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _SPACES = re.compile(r"[ \t\f\v]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.dropping = 0
-        self.links: list[tuple[str, int]] = []  # (href, len(out) at the <a>)
+def _attr(pattern: re.Pattern, attrs: str) -> str:
+    m = pattern.search(attrs)
+    return html.unescape(next((g for g in m.groups() if g is not None), "")).strip() if m else ""
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+
+def _convert(source: str) -> str:
+    out: list[str] = []
+    dropping = 0
+    links: list[tuple[str, int]] = []  # (href, len(out) at the <a>)
+    last = 0
+    for m in _TOKEN.finditer(source):
+        if not dropping:
+            out.append(html.unescape(source[last:m.start()]))
+        last = m.end()
+        tag = (m.group(2) or "").lower()
+        if not tag:  # an HTML comment
+            continue
+        closing = bool(m.group(1))
         if tag in _DROPPED:
-            self.dropping += 1
+            dropping = max(0, dropping + (-1 if closing else 1))
+        elif dropping:
+            continue
         elif tag == "br":
-            self.out.append("\n")
+            out.append("\n")
         elif tag in _BLOCKS:
-            self.out.append("\n\n")
-        elif tag == "a":
-            href = dict(attrs).get("href") or ""
-            self.links.append((href.strip(), len(self.out)))
-
-    def handle_startendtag(self, tag: str, attrs) -> None:
-        if tag == "br":
-            self.out.append("\n")
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self.out.append(alt)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _DROPPED:
-            self.dropping = max(0, self.dropping - 1)
-        elif tag in _BLOCKS:
-            self.out.append("\n\n")
-        elif tag == "a" and self.links:
-            href, start = self.links.pop()
-            text = "".join(self.out[start:]).strip()
+            out.append("\n\n")
+        elif tag == "img" and not closing:
+            out.append(_attr(_ALT, m.group(3)))
+        elif tag == "a" and not closing:
+            links.append((_attr(_HREF, m.group(3)), len(out)))
+        elif tag == "a" and links:
+            href, start = links.pop()
+            text = "".join(out[start:]).strip()
             if href.lower().startswith(("http://", "https://")) and href != text:
-                self.out.append(f" ({href})" if text else href)
-
-    def handle_data(self, data: str) -> None:
-        if not self.dropping:
-            self.out.append(data)
+                out.append(f" ({href})" if text else href)
+    if not dropping:
+        out.append(html.unescape(source[last:]))
+    return "".join(out)
 
 
 def html_to_text(source: str, *, newlines_are_breaks: bool = True) -> str:
@@ -66,11 +70,7 @@ def html_to_text(source: str, *, newlines_are_breaks: bool = True) -> str:
     else:
         if not newlines_are_breaks:
             source = source.replace("\r", " ").replace("\n", " ")
-        parser = _Text()
-        parser.feed(source)
-        parser.close()
-        text = "".join(parser.out)
+        text = _convert(source)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
-

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from django.conf import settings
 
@@ -75,9 +75,9 @@ class ThreadPlan:
 
 
 def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, existing: set[str], actor: str,
-                key_of: Callable[[str], str], tally: Tally) -> ThreadPlan:
+                keys_for: Callable[[Iterable[str]], dict[str, str]], tally: Tally) -> ThreadPlan:
     """The events that import `thread` into the thread `key` (`opened`: it exists already; `existing`: the ids
-    of its comments). `key_of(person)` gives a person's sealing key."""
+    of its comments). `keys_for(people)` gives their sealing keys."""
     held_possible = _held("00000000-0000-0000-0000-000000000000") is not None
     by_id: dict[str, SourceComment] = {}
     for c in thread.comments:
@@ -150,20 +150,22 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
 
     for c in order:
         emit(c)
-    for c in posting:
-        cid = comment_uuid(fmt, key, c.id)
-        if cid in existing:
-            tally.already_imported += 1
-            continue
+    ids = {c.id: comment_uuid(fmt, key, c.id) for c in posting}
+    new = [c for c in posting if ids[c.id] not in existing]
+    tally.already_imported += len(posting) - len(new)
+    people = {c.id: "import:deleted" if c.status is Status.TRASH else author_id(fmt, c.author_name, c.author_email)
+              for c in new}
+    keys = keys_for(people.values()) if new else {}
+    result.authors.update(people.values())
+    for c in new:
+        cid, person = ids[c.id], people[c.id]
         p = parent(c)
         placeholder = c.status is Status.TRASH
         name = c.author_name[:MAX_NAME] or ANONYMOUS
-        person = "import:deleted" if placeholder else author_id(fmt, c.author_name, c.author_email)
         fields = {"name": "", "email": None} if placeholder else {"name": name, "email": c.author_email or None}
-        result.authors.add(person)
-        sealed = seal_with(key_of(person), person, fields)
+        sealed = seal_with(keys[person], person, fields)
         result.add(CommentPosted(comment_id=cid, body="" if placeholder else c.body, author_id=person,
-                                 parent_id=comment_uuid(fmt, key, p) if p is not None else None,
+                                 parent_id=(ids.get(p) or comment_uuid(fmt, key, p)) if p is not None else None,
                                  sealed_author=sealed), c.created_at, c.id, fmt)
         tally.comments += 1
         if placeholder:

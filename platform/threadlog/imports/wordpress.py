@@ -52,31 +52,42 @@ def _items(fp: IO[bytes]) -> Iterator:
             yield elem
 
 
+def _fields(c) -> dict[str, str]:
+    """The comment's simple fields by local name, in one pass (the first of each name)."""
+    out: dict[str, str] = {}
+    for child in c:
+        name = child.tag.rsplit("}", 1)[-1]
+        if name not in out:
+            out[name] = child.text or ""
+    return out
+
+
 def _comment(c, where: str, order: int, tally: Tally) -> SourceComment:
-    cid = (child_text(c, "comment_id") or "").strip()
+    f = _fields(c)
+    cid = (f.get("comment_id") or "").strip()
     if not cid:
         raise ImportFileError(f"{where}: wp:comment_id is missing; nothing was imported")
-    when = parse_time(child_text(c, "comment_date_gmt"))
+    when = parse_time(f.get("comment_date_gmt"))
     if when is None:
-        when = parse_time(child_text(c, "comment_date"))
+        when = parse_time(f.get("comment_date"))
         if when is None:
             raise ImportFileError(f"{where} (comment id {cid}): wp:comment_date is missing or unreadable;"
                                   " nothing was imported")
         tally.note("comments without a GMT date: their local date taken as UTC")
-    parent = (child_text(c, "comment_parent") or "0").strip()
-    approved = (child_text(c, "comment_approved") or "1").strip()
+    parent = (f.get("comment_parent") or "0").strip()
+    approved = (f.get("comment_approved") or "1").strip()
     status = _APPROVAL.get(approved)
     if status is None:
         tally.note(f"comments with an unknown approval state: treated as pending")
         status = Status.PENDING
-    if (child_text(c, "comment_type") or "").strip() in ("pingback", "trackback"):
+    if (f.get("comment_type") or "").strip() in ("pingback", "trackback"):
         status = Status.PINGBACK
-    up, down = _votes(c)
+    up, down = _votes(c) if "commentmeta" in f else (0, 0)
     return SourceComment(
         id=cid, parent_id=None if parent in ("", "0") else parent,
-        author_name=(child_text(c, "comment_author") or "").strip(),
-        author_email=(child_text(c, "comment_author_email") or "").strip(),
-        body=html_to_text(child_text(c, "comment_content") or ""), created_at=when, status=status,
+        author_name=(f.get("comment_author") or "").strip(),
+        author_email=(f.get("comment_author_email") or "").strip(),
+        body=html_to_text(f.get("comment_content") or ""), created_at=when, status=status,
         up=up, down=down, order=order,
     )
 

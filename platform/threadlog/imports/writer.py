@@ -14,11 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connections
 
-from events.people import person_key
+from events.people import person_keys
 from events.store import EventStore, get_store
 from projections.base import project_pending
 from projections.queries import thread_by_key
-from threadlog.commands.importing import announce_import, append_imported
+from threadlog.commands.importing import announce_import, append_imported, project_imported
 
 from . import disqus, isso, wordpress
 from .model import ImportFileError, SourceThread, Tally
@@ -26,6 +26,7 @@ from .plan import plan_thread
 from .thread_key import key_for_url
 
 FORMATS = ("wordpress", "disqus", "isso")
+PROJECT_EVERY = 5000  # events appended before they are projected together (commands.importing.project_imported)
 Progress = Callable[[int], None]  # called with the bytes read so far
 
 
@@ -104,34 +105,52 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     reader = io.BufferedReader(_Counting(fp, progress), 1 << 16)
     keys: dict[str, str] = {}
 
-    def key_of(person: str) -> str:
-        if person not in keys:
-            keys[person] = person_key(person, using=store.using)
-        return keys[person]
+    def keys_for(people) -> dict[str, str]:
+        missing = [p for p in people if p not in keys]
+        if missing:
+            keys.update(person_keys(missing, using=store.using))
+        return keys
 
     metadata = {"actor": actor}
+    pending: list = []  # appended, not yet projected
+    pending_keys: set[str] = set()
+    extended: list = []  # existing threads among them
+
+    def project() -> None:
+        project_imported(store, pending, threads=extended, keys=keys)
+        pending.clear()
+        pending_keys.clear()
+        extended.clear()
+
     try:
         with store.write_transaction():
             project_pending(store)  # the read model must hold every event: the import decides against it
             for source in _threads(reader, fmt, tally, site_url):
                 source.url = _moved(source.url, site_url)
                 key = key_for_url(source.url)
+                if key in pending_keys:  # the file lists this page twice: decide against its projected state
+                    project()
                 thread = thread_by_key(key, using=store.using)
                 existing = _existing_ids(key, store.using) if thread else set()
                 plan = plan_thread(source, key=key, fmt=fmt, opened=thread is not None, existing=existing,
-                                   actor=actor, key_of=key_of, tally=tally)
+                                   actor=actor, keys_for=keys_for, tally=tally)
                 if not any(ev.type == "CommentPosted" for ev in plan.events):
                     continue  # nothing new (or nothing to keep): no thread opened, nothing appended
-                recorded = append_imported(store, key, plan.events, plan.metadata, thread=thread, metadata=metadata,
-                                           keys={p: keys[p] for p in plan.authors})
+                recorded = append_imported(store, key, plan.events, plan.metadata, thread=thread, metadata=metadata)
+                pending.extend(recorded)
+                pending_keys.add(key)
                 if thread is None:
                     tally.threads += 1
                 else:
                     tally.threads_extended += 1
+                    extended.append(thread)
+                if len(pending) >= PROJECT_EVERY:
+                    project()
                 tally.events += len(recorded)
                 if tally.first_position is None:
                     tally.first_position = recorded[0].position
                 tally.last_position = recorded[-1].position
+            project()
             if dry_run:
                 raise _Rollback
             if tally.last_position is not None:
