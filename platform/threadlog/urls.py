@@ -3,6 +3,7 @@ from django.urls import path, re_path
 
 from threadlog.api.views import api
 from threadlog import audit_views, pages
+from threadlog.imports import admin_views as import_admin
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
@@ -14,5 +15,6 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
+    path("admin/import-comments/", import_admin.import_comments, name="import-comments"),  # before admin/
     path("admin/", admin.site.urls),
 ]
