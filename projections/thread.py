@@ -132,12 +132,13 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
                     state.put_comment(parent)
             state.put_comment(comment)
     elif ev.type == "VotesImported":  # a source's vote totals: added to the readers' own votes (events.imported)
-        comment = state.comment(data["comment_id"])
-        if comment is not None:
-            comment.up += int(data["up"])
-            comment.down += int(data["down"])
-            comment.score = comment.up - comment.down
-            state.put_comment(comment)
+        for comment_id, up, down in data["votes"]:
+            voted = state.comment(comment_id)
+            if voted is not None:
+                voted.up += int(up)
+                voted.down += int(down)
+                voted.score = voted.up - voted.down
+                state.put_comment(voted)
     elif ev.type == "VoteCast":
         comment = state.comment(data["comment_id"])
         if comment is not None:

@@ -81,12 +81,15 @@ def test_time_travel_by_occurred_time(prefix):
     import_fixture("wordpress.xml", prefix)
     api = ApiClient()
     key = wp_key(prefix)
+    # The source's vote totals are as of its newest comment (12:00 UTC): they count from then on.
     at_1030 = api.comments(key, at="2019-05-06T10:30:00Z")["comments"]
-    assert tree(at_1030) == [JUERGEN]
-    at_0930 = api.comments(key, at="2019-05-06T09:30:00Z")["comments"]
-    assert tree(at_0930) == [JUERGEN[:5] + ([],)]
-    assert api.get(f"/api/threads/{key}/comments", at="2019-05-06T08:30:00Z").status_code == 404 or \
-        api.comments(key, at="2019-05-06T08:30:00Z")["comments"] == []
+    assert tree(at_1030) == [("Jürgen Weiß", "2019-05-06T09:00:00.000000Z", 0, 0, False,
+                              [("Zoë Ångström", "2019-05-06T10:30:00.000000Z", 0, 0, False, [])])]
+    at_0930 = api.comments(key, at="2019-05-06T09:30:00+00:00")["comments"]
+    assert tree(at_0930) == [("Jürgen Weiß", "2019-05-06T09:00:00.000000Z", 0, 0, False, [])]
+    assert tree(api.comments(key, at="2019-05-06T12:00:00Z")["comments"]) == [JUERGEN, PLACEHOLDER]
+    assert api.comments(key, at="2019-05-06T08:30:00Z")["comments"] == []  # the post existed, no comment yet
+    assert api.get(f"/api/threads/{key}/comments", at="2019-05-06T07:00:00Z").status_code == 404
     bad = api.get(f"/api/threads/{key}/comments", at="yesterday")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter"
 

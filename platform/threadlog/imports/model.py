@@ -6,9 +6,13 @@ decided once for all formats in plan.py.
 from __future__ import annotations
 
 import enum
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+
+_PLAIN_TIME = re.compile(r"\A\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\Z")
 
 
 class ImportFileError(Exception):
@@ -107,6 +111,8 @@ def parse_time(text: str | None) -> str | None:
     text = (text or "").strip()
     if not text or text.startswith("0000"):
         return None
+    if _PLAIN_TIME.match(text):  # WordPress and Isso: "2019-05-06 10:30:00", UTC
+        return f"{text[:10]}T{text[11:19]}.000000Z"
     try:
         return iso_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:

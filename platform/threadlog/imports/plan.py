@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import uuid
@@ -42,6 +43,7 @@ def comment_uuid(fmt: str, key: str, source_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{fmt}\n{key}\n{source_id}"))
 
 
+@functools.lru_cache(maxsize=65536)
 def author_id(fmt: str, name: str, email: str) -> str:
     """One pseudonymous person per source author (by e-mail, else name): their key seals their name and e-mail,
     and erasing that person erases every comment of theirs. Keyed with SECRET_KEY, so the id reveals nothing."""
@@ -157,6 +159,7 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
               for c in new}
     keys = keys_for(people.values()) if new else {}
     result.authors.update(people.values())
+    votes: list[tuple[str, int, int]] = []
     for c in new:
         cid, person = ids[c.id], people[c.id]
         p = parent(c)
@@ -178,6 +181,8 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
             if held is not None:
                 result.add(held, c.created_at, c.id, fmt)
         if c.up or c.down:
-            result.add(VotesImported(comment_id=cid, up=c.up, down=c.down), c.created_at, c.id, fmt)
+            votes.append((cid, c.up, c.down))
             tally.votes += c.up + c.down
+    if votes:  # at the time of the newest comment they count
+        result.add(VotesImported(votes=tuple(votes)), max(c.created_at for c in new), thread.id, fmt)
     return result
