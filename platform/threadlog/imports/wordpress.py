@@ -14,7 +14,7 @@ from typing import IO, Iterator
 
 from .html_text import html_to_text
 from .model import ImportFileError, SourceComment, SourceThread, Status, Tally, parse_time
-from .xml_stream import child_text, children, top_level
+from .xml_stream import child_text, children, ended
 
 _APPROVAL = {"1": Status.APPROVED, "approve": Status.APPROVED, "0": Status.PENDING, "hold": Status.PENDING,
              "spam": Status.SPAM, "trash": Status.TRASH, "post-trashed": Status.TRASH}
@@ -47,9 +47,7 @@ def read(fp: IO[bytes], tally: Tally) -> Iterator[SourceThread]:
 
 
 def _items(fp: IO[bytes]) -> Iterator:
-    for elem in top_level(fp, "rss", 2, "a WordPress export (WXR)"):
-        if elem.tag.rsplit("}", 1)[-1] == "item":
-            yield elem
+    return ended(fp, "item", "rss", "a WordPress export (WXR)")
 
 
 def _fields(c) -> dict[str, str]:
@@ -97,7 +95,8 @@ def _votes(c) -> tuple[int, int]:
     (`wpdiscuz_votes`, negative when dislikes win)."""
     meta = {}
     for m in children(c, "commentmeta"):
-        meta[(child_text(m, "meta_key") or "").strip()] = (child_text(m, "meta_value") or "").strip()
+        pair = {child.tag.rsplit("}", 1)[-1]: (child.text or "").strip() for child in m}
+        meta[pair.get("meta_key", "")] = pair.get("meta_value", "")
     separate = meta.get("wpdiscuz_votes_seperate") or meta.get("wpdiscuz_votes_separate")
     if separate:
         likes, dislikes = _LIKES.search(separate), _DISLIKES.search(separate)

@@ -64,3 +64,23 @@ def top_level(fp: IO[bytes], root_name: str, depth: int, what: str) -> Iterator[
 def _reason(exc: ET.ParseError) -> str:
     """expat's message without its position suffix ("no element found", "mismatched tag", ...)."""
     return str(exc).split(":")[0]
+
+
+def ended(fp: IO[bytes], name: str, root_name: str, what: str) -> Iterator[ET.Element]:
+    """Yield each element named `name` (any namespace) once complete, then empty it: for a file whose elements of
+    interest (WordPress's <item>s) hold everything they need. Only end events are read (half the events of
+    `top_level`); the emptied shells stay in their parent, a few bytes each. The root is checked at the end
+    (the caller's transaction is rolled back if it is not `root_name`)."""
+    parser = ET.iterparse(fp, events=("end",))
+    try:
+        for _, elem in parser:
+            if elem.tag == name or elem.tag.endswith("}" + name):
+                yield elem
+                elem.clear()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise ImportFileError(f"the file is not well-formed XML at line {line}, column {column + 1}"
+                              f" ({_reason(exc)}); nothing was imported") from None
+    root = parser.root
+    if root is not None and local(root.tag) != root_name:
+        raise ImportFileError(f"not {what}: the root element is <{local(root.tag)[:40]}>, not <{root_name}>")
