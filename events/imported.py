@@ -14,7 +14,8 @@ from .types import Event, event, upcaster
 @event
 @dataclass(frozen=True)
 class ThreadOpened(Event):
-    """v2: the page the thread belongs to (`url`, "" when unknown: threads opened by a first live comment)."""
+    """v2: the page the thread belongs to (`url`; "" or absent when unknown: threads opened by a first live
+    comment, which still write v1)."""
 
     type: ClassVar[str] = "ThreadOpened"
     version: ClassVar[int] = 2
@@ -25,7 +26,8 @@ class ThreadOpened(Event):
 
 @upcaster("ThreadOpened", 1)
 def _thread_opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
-    data.setdefault("url", "")
+    """v1 data is v2 data without a url: left out rather than added as "", so that a rebuild's live frame of a v1
+    event is the very frame the live path stored (`url` reads as "" through the class's default)."""
     return data
 
 
