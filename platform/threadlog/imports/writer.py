@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from typing import IO, Callable, Iterator
+from typing import IO, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connections
@@ -21,51 +21,18 @@ from projections.base import project_pending
 from projections.queries import thread_by_key
 from threadlog.commands.importing import announce_import, append_imported, project_imported
 
-from . import disqus, isso, wordpress
-from .model import ImportFileError, SourceThread, Tally
+from .model import ImportFileError, Tally
 from .plan import plan_thread
+from .reader_process import threads_from_child
+from .reading import Counting, Progress, detect, read_threads
 from .thread_key import key_for_url
 
 FORMATS = ("wordpress", "disqus", "isso")
 PROJECT_EVERY = 5000  # events appended before they are projected together (commands.importing.project_imported)
-Progress = Callable[[int], None]  # called with the bytes read so far
 
 
 class _Rollback(Exception):
     """Raised at the end of a dry run: the transaction is undone, the tally kept."""
-
-
-class _Counting(io.RawIOBase):
-    """A file reader that reports how far it has read (the progress bar)."""
-
-    def __init__(self, raw: IO[bytes], progress: Progress | None):
-        self.raw, self.progress, self.read_bytes = raw, progress, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.read_bytes += n
-        if self.progress is not None and n:
-            self.progress(self.read_bytes)
-        return n
-
-
-def detect(head: bytes) -> str:
-    """The format from the first bytes of the file: JSON (Isso), or XML with an <rss> (WordPress) or <disqus> root."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text[:1] in (b"[", b"{"):
-        return "isso"
-    lowered = text.lower()
-    if b"<rss" in lowered or b"wordpress.org/export" in lowered:
-        return "wordpress"
-    if b"<disqus" in lowered:
-        return "disqus"
-    raise ImportFileError("unknown format: neither a WordPress export (WXR), a Disqus export nor Isso JSON;"
-                          " name it with --format")
 
 
 def _moved(url: str, site_url: str) -> str:
@@ -74,15 +41,6 @@ def _moved(url: str, site_url: str) -> str:
         return url
     site, parts = urlsplit(site_url), urlsplit(url)
     return urlunsplit((site.scheme or parts.scheme, site.netloc or parts.netloc, parts.path, parts.query, ""))
-
-
-def _threads(fp: IO[bytes], fmt: str, tally: Tally, site_url: str) -> Iterator[SourceThread]:
-    if fmt == "wordpress":
-        yield from wordpress.read(fp, tally)
-    elif fmt == "disqus":
-        yield from disqus.read(fp, tally)
-    else:
-        yield from isso.read(fp, tally, site_url)
 
 
 def _existing_ids(key: str, using: str) -> set[str]:
@@ -116,9 +74,10 @@ def _larger_sqlite_cache(store: EventStore) -> Iterator[None]:
 
 def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run: bool = False,
                 actor: str = "system:import", progress: Progress | None = None,
-                store: EventStore | None = None) -> Tally:
+                store: EventStore | None = None, read_elsewhere: str | None = None) -> Tally:
     """Import the export in `fp` (binary); returns what was (or, dry, would be) imported. Raises ImportFileError
-    (nothing appended) for a file that cannot be imported."""
+    (nothing appended) for a file that cannot be imported. `read_elsewhere`: the file's path, to have a second
+    process read it (reader_process) while this one appends."""
     store = store or get_store()
     if fmt == "auto":
         fmt = detect(fp.read(4096))
@@ -126,7 +85,7 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     elif fmt not in FORMATS:
         raise ImportFileError(f"unknown format {fmt!r}: one of auto, {', '.join(FORMATS)}")
     tally = Tally(format=fmt, dry_run=dry_run)
-    reader = io.BufferedReader(_Counting(fp, progress), 1 << 16)
+    reader = io.BufferedReader(Counting(fp, progress), 1 << 16)
     keys: dict[str, str] = {}
 
     def keys_for(people) -> dict[str, str]:
@@ -149,7 +108,9 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     try:
         with _larger_sqlite_cache(store), store.write_transaction():
             project_pending(store)  # the read model must hold every event: the import decides against it
-            for source in _threads(reader, fmt, tally, site_url):
+            sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress) if read_elsewhere
+                       else read_threads(reader, fmt, tally, site_url))
+            for source in sources:
                 source.url = _moved(source.url, site_url)
                 key = key_for_url(source.url)
                 if key in pending_keys:  # the file lists this page twice: decide against its projected state
@@ -184,6 +145,7 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     return tally
 
 
-def import_path(path: str | os.PathLike, **kwargs) -> Tally:
+def import_path(path: str | os.PathLike, *, parallel: bool = True, **kwargs) -> Tally:
+    """Import the file at `path`; `parallel`: read it in a second process (reader_process) meanwhile."""
     with open(path, "rb") as fp:
-        return import_file(fp, **kwargs)
+        return import_file(fp, read_elsewhere=str(path) if parallel else None, **kwargs)
