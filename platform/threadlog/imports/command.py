@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .model import ImportFileError
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"import-comments: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
     bar = Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                   disable=not sys.stderr.isatty() and os.environ.get("PROGRESS") != "1", transient=True)
+                   console=Console(stderr=True), transient=True,  # stdout stays the summary's (--json)
+                   disable=not sys.stderr.isatty() and os.environ.get("PROGRESS") != "1")
     task = bar.add_task("import", total=size or 1)
     try:
         with bar:

@@ -34,7 +34,8 @@ def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
             try:
                 kind, payload, read = pickle.load(proc.stdout)
             except EOFError:
-                raise RuntimeError("the import's reader process ended unexpectedly") from None
+                raise ImportFileError("the import's reader process ended unexpectedly (see above); nothing was"
+                                      " imported") from None
             if progress is not None:
                 progress(read)
             if kind == "threads":
