@@ -33,7 +33,7 @@ def test_staff_upload_imports_and_shows_the_summary(staff, prefix):
     done = upload(staff, fixture_bytes("wordpress.xml", prefix))
     assert done.status_code == 200
     text = done.content.decode()
-    assert "2 new threads" in text and "5 comments (1 deleted placeholders)" in text
+    assert "2 new threads" in text and "5 comments (1 deleted placeholder)" in text
     assert "skipped 1: unapproved (no moderation)" in text
     assert Client().get(f"/api/threads/q.~{prefix}~.3Fp.3D4").json()["comment_count"] == 3
     again = upload(staff, fixture_bytes("wordpress.xml", prefix)).content.decode()

@@ -87,9 +87,9 @@ class Tally:
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
-        out = [f"{verb} ({self.format}): {self.threads} new threads, {self.threads_extended} threads extended, "
-               f"{self.comments} comments ({self.placeholders} deleted placeholders), {self.votes} votes; "
-               f"{self.already_imported} comments already imported"]
+        out = [f"{verb} ({self.format}): {_n(self.threads, 'new thread')}, {_n(self.threads_extended, 'thread')}"
+               f" extended, {_n(self.comments, 'comment')} ({_n(self.placeholders, 'deleted placeholder')}), "
+               f"{_n(self.votes, 'vote')}; {_n(self.already_imported, 'comment')} already imported"]
         if self.first_position is not None and not self.dry_run:
             out.append(f"events {self.first_position}..{self.last_position} ({self.events})")
         for reason, n in sorted(self.skipped.items()):
@@ -97,6 +97,10 @@ class Tally:
         for reason, n in sorted(self.notes.items()):
             out.append(f"note {n}: {reason}")
         return out
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def iso_utc(moment: datetime) -> str:
