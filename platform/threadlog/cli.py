@@ -165,9 +165,15 @@ def cmd_audit_log(args) -> int:
     from events.store import get_store
 
     store = get_store()
+    moment = _moment(args.until)  # a time: the events that had occurred by then (imports: their source time)
     events = filter_events(store, thread=args.thread, actor=args.actor, type=args.type,
-                           after=resolve_point(store, args.after) or 0, until=resolve_point(store, args.until),
-                           limit=args.limit)
+                           after=resolve_point(store, args.after) or 0,
+                           until=None if moment else resolve_point(store, args.until),
+                           limit=None if moment else args.limit)
+    if moment:
+        from itertools import islice
+
+        events = islice((ev for ev in events if ev.occurred_at <= moment), args.limit)
     if args.json:
         for ev in events:
             sys.stdout.write(json.dumps(ev.as_dict(), ensure_ascii=False) + "\n")
@@ -209,16 +215,34 @@ def cmd_audit_thread(args) -> int:
     from events.store import get_store
     from projections.history import diff_states, render_tree, state_at
 
+    from projections.occurred import state_at_time
+
     store = get_store()
+
+    def state(point: str | None):  # a time: the events that had occurred by then (imports: their source time)
+        moment = _moment(point)
+        return state_at_time(store, args.key, moment) if moment else state_at(store, args.key,
+                                                                               resolve_point(store, point))
+
     if args.diff:
-        p1, p2 = (resolve_point(store, v) for v in args.diff)
-        diff = diff_states(state_at(store, args.key, p1), state_at(store, args.key, p2))
-        print(f"changes in {args.key} between positions {p1} and {p2}:")
+        diff = diff_states(state(args.diff[0]), state(args.diff[1]))
+        print(f"changes in {args.key} between {args.diff[0]} and {args.diff[1]}:")
         print("\n".join(diff.lines()))
         return 0
-    at = resolve_point(store, args.at)
-    print(render_tree(state_at(store, args.key, at), args.key))
+    print(render_tree(state(args.at), args.key))
     return 0
+
+
+def _moment(point: str | None) -> str | None:
+    """A point given as an ISO time (not a position), in the log's form; exits 1 with a message if unreadable."""
+    if not point or point.isdigit():
+        return None
+    from projections.occurred import BadTime, parse_moment
+
+    try:
+        return parse_moment(point)
+    except BadTime as exc:
+        raise SystemExit(f"threadlog: {exc}") from None
 
 
 def cmd_export(args) -> int:
@@ -344,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="actor id, e.g. guest:abc or user:1")
     p.add_argument("--type", help="event type, e.g. CommentPosted")
     p.add_argument("--after", default="0", help="position (exclusive)")
-    p.add_argument("--until", help="position or ISO time (inclusive)")
+    p.add_argument("--until", help="position, or ISO time: the events that had occurred by then (inclusive; "
+                   "imported events at their source time, occurred_at)")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=cmd_audit_log)
@@ -353,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_audit_comment)
     p = audit.add_parser("thread", help="a thread as it stood at a position or time, or the diff of two points")
     p.add_argument("key")
-    p.add_argument("--at", help="position or ISO time (default: now)")
+    p.add_argument("--at", help="position, or ISO time by when events occurred (imported: source time) (default: now)")
     p.add_argument("--diff", nargs=2, metavar=("P1", "P2"), help="what changed between two positions/times")
     p.set_defaults(func=cmd_audit_thread)
 
@@ -373,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_erase_person)
     p = sub.add_parser("check", help="what is still unsafe for production (Django's deploy checks and ours); exit 1 if any")
     p.set_defaults(func=cmd_check)
+    from threadlog.imports.command import add_parser as add_import_comments
+
+    add_import_comments(sub)
     return parser
 
 

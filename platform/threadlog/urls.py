@@ -11,6 +11,7 @@ from threadlog.staff import session
 
 api.add_router("/session", session.router)
 api.add_router("", moderation_api.router)
+from threadlog.imports import admin_views as import_admin
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
@@ -29,6 +30,7 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
+    path("admin/import-comments/", import_admin.import_comments, name="import-comments"),  # before admin/
     path("admin/", admin.site.urls),
     path("moderation", moderation_pages.queue_page, name="moderation"),
 ]

@@ -72,6 +72,13 @@ def on_appended(callback: Callable[[int], None]) -> None:
     _after_commit.append(callback)
 
 
+def announce(last: int, using: str) -> None:
+    """Ring the on_appended doorbells once the current transaction commits: for appends made outside `handle`
+    (an import's, commands.importing), which commit many appends at once."""
+    for callback in _after_commit:
+        transaction.on_commit(lambda cb=callback: cb(last), using=using)
+
+
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
             idempotency_key: str | None, key: str | None = None, threads: tuple[ThreadRow, ...] = (),
             comments: tuple[CommentRow, ...] = ()) -> tuple[list[RecordedEvent], MemoryState]:
