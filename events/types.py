@@ -199,3 +199,6 @@ class VoteCast(Event):
     def __post_init__(self) -> None:
         if self.value not in (1, -1, 0):
             raise ValueError("VoteCast.value must be 1, -1 or 0")
+
+
+from . import subscriptions as _subscriptions  # noqa: E402,F401  (registers its event types)

@@ -1,4 +1,4 @@
-"""The `threadlog` command: serve, migrate, demo, events, projections, audit. `threadlog --help` lists them."""
+"""The `threadlog` command: serve, migrate, demo, events, projections, audit, notify. `threadlog --help` lists them."""
 from __future__ import annotations
 
 import argparse
@@ -268,6 +268,12 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_notify(args) -> int:
+    from threadlog.notifications.cli import notify
+
+    return notify(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="threadlog", description="An event-sourced comment section with live updates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -346,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
                    help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
     p.set_defaults(func=cmd_erase_person)
+
+    from threadlog.notifications.cli import add_parser as add_notify_parser
+
+    add_notify_parser(sub, cmd_notify)
     return parser
 
 

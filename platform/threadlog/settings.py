@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "events",
     "projections",
     "threadlog",
+    "threadlog.notifications",
 ]
 
 MIDDLEWARE = [
@@ -184,4 +185,22 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# --- e-mail and notifications (threadlog/notifications, docs/notifications.md) ----------------------------
+from threadlog.notifications.config import email_settings, notifier_mode, site_url  # noqa: E402
+
+globals().update(email_settings(VAR_DIR))  # EMAIL_BACKEND, EMAIL_HOST, … from EMAIL_URL (unset: var/mail/)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "threadlog <threadlog@localhost>")
+SITE_URL = site_url()
+NOTIFY = {
+    # 0: one message per comment at once; N: at most one message per subscriber per N seconds, listing all new.
+    "DIGEST_SECONDS": int(os.environ.get("NOTIFY_DIGEST_SECONDS", "0")),
+    "MODE": notifier_mode(),  # NOTIFIER=off: this server does not decide or send (a `threadlog notify` does)
+    "MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8")),  # then a message is given up, visibly
+    "RETRY_SECONDS": float(os.environ.get("NOTIFY_RETRY_SECONDS", "30")),  # first back-off, doubled per failure
+    "POLL_SECONDS": float(os.environ.get("NOTIFY_POLL_SECONDS", "1.0")),
+    "CONFIRM_DAYS": 7,
+    "RESEND_SECONDS": 600,  # a confirmation goes to one address at most once per 10 minutes
+    "SIGNIN_SECONDS": 900,
 }

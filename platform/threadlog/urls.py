@@ -3,6 +3,7 @@ from django.urls import path, re_path
 
 from threadlog.api.views import api
 from threadlog import audit_views, pages
+from threadlog.notifications import urls as notification_urls  # also adds its API router
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
@@ -15,4 +16,5 @@ urlpatterns = [
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
     path("admin/", admin.site.urls),
+    *notification_urls.urlpatterns,
 ]
