@@ -17,7 +17,7 @@ from django.db import connections
 
 from events.store import get_store
 
-from . import notifier
+from . import notices, notifier
 from .sender import Sender
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ def run_round(store=None, sender: Sender | None = None) -> tuple[int, int]:
         decided = notifier.run_once(store)
     except notifier.NotifierRaced:
         decided = 0  # another process's notifier took that batch
+    if decided:
+        notices.wake_all()  # personal notices this round may have written
     sent = 0
     sender = sender or Sender(store)
     while (n := sender.send_due()) > 0:
