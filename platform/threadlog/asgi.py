@@ -165,10 +165,7 @@ if os.environ.get("THREADLOG_SERVER"):  # under `threadlog serve`
     from events.sql import sqlite_file  # noqa: E402
     from threadlog import server_tuning  # noqa: E402
 
-    from threadlog.notifications import runner as notifications  # noqa: E402
-
     server_tuning.skip_form_parsing()
-    notifications.start_embedded()  # the notifier and the sender, unless NOTIFIER=off
     if (_db_file := sqlite_file(settings.DATABASES["default"])) is not None:
         server_tuning.WalCheckpointer(_db_file).start()
 

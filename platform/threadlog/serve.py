@@ -23,12 +23,20 @@ APPLICATION = "threadlog.asgi:application"
 def serve(host: str, port: int, workers: int = 1, *, access_log: bool = True) -> int:
     os.environ[SERVER_ENV] = "1"  # before Django's settings load, here and in the workers (threadlog.server_tuning)
     quiet = [] if access_log else ["--verbosity", "0"]  # daphne logs each request at verbosity 1 (its default)
-    if workers <= 1:
-        from daphne.cli import CommandLineInterface
+    from threadlog.notifications.runner import spawn_for_server
 
-        CommandLineInterface().run(["-b", host, "-p", str(port), *quiet, APPLICATION])
-        return 0
-    return serve_workers(host, port, workers, quiet)
+    notifier = spawn_for_server()  # e-mail notifications: a child process (NOTIFIER=off: none)
+    try:
+        if workers <= 1:
+            from daphne.cli import CommandLineInterface
+
+            CommandLineInterface().run(["-b", host, "-p", str(port), *quiet, APPLICATION])
+            return 0
+        return serve_workers(host, port, workers, quiet)
+    finally:
+        if notifier is not None and notifier.poll() is None:
+            notifier.terminate()
+            notifier.wait(10)
 
 
 def _listen(host: str, port: int) -> socket.socket:

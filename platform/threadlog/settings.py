@@ -199,7 +199,8 @@ NOTIFY = {
     "MODE": notifier_mode(),  # NOTIFIER=off: this server does not decide or send (a `threadlog notify` does)
     "MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8")),  # then a message is given up, visibly
     "RETRY_SECONDS": float(os.environ.get("NOTIFY_RETRY_SECONDS", "30")),  # first back-off, doubled per failure
-    "POLL_SECONDS": float(os.environ.get("NOTIFY_POLL_SECONDS", "1.0")),
+    "POLL_SECONDS": float(os.environ.get("NOTIFY_POLL_SECONDS", "0.5")),
+    "SMTP_CONNECTIONS": max(1, int(os.environ.get("NOTIFY_SMTP_CONNECTIONS", "4"))),  # senders at once
     "CONFIRM_DAYS": 7,
     "RESEND_SECONDS": 600,  # a confirmation goes to one address at most once per 10 minutes
     "SIGNIN_SECONDS": 900,

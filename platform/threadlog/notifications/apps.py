@@ -11,4 +11,4 @@ class NotificationsConfig(AppConfig):
 
         from . import commands, runner  # noqa: F401  (commands registers its handlers)
 
-        on_appended(runner.wake)  # a commit wakes this process's notifier at once (else it polls)
+        on_appended(runner.wake)  # a commit in a process that runs a notifier (a test, the CLI) wakes it at once

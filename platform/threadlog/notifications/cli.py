@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 
@@ -47,8 +48,10 @@ def notify(args: argparse.Namespace) -> int:
         print(f"notifier: {decided} events decided on, {sent} messages sent")
         return 0
     print(f"threadlog notify: following the log (pid {os.getpid()})", file=sys.stderr, flush=True)
+    follower = runner.Runner(poll=args.interval)
+    signal.signal(signal.SIGTERM, lambda *_: follower.request_stop())  # finish the message in flight, then end
     try:
-        runner.Runner(poll=args.interval).follow()
+        follower.follow()
     except KeyboardInterrupt:
         pass
     return 0

@@ -76,27 +76,75 @@ def signin(row: OutboxMessage, to: str) -> EmailMultiAlternatives:
                     {"signin_url": url, "minutes": settings.NOTIFY["SIGNIN_SECONDS"] // 60}, to, row)
 
 
-def notification(rows: list[OutboxMessage], to: str) -> EmailMultiAlternatives:
+UNSUBSCRIBE_SLOT = "@@unsubscribe-url@@"  # rendered once per comment, filled in per recipient
+
+
+class Cache:
+    """What one sender batch looks up and renders once for all its recipients: a comment announced to 10,000
+    subscribers is read, and its parts rendered, once; only the addressee and the unsubscribe link differ."""
+
+    def __init__(self) -> None:
+        self.titles: dict[str, str] = {}
+        self.urls: dict[tuple[str, str], str] = {}
+        self.comments: dict[str, CommentView | None] = {}
+        self.parts: dict[tuple, tuple[str, str, str] | None] = {}
+
+    def title(self, key: str) -> str:
+        if key not in self.titles:
+            self.titles[key] = thread_title(key)
+        return self.titles[key]
+
+    def url(self, key: str, comment_id: str) -> str:
+        if (key, comment_id) not in self.urls:
+            self.urls[key, comment_id] = comment_url(key, comment_id)
+        return self.urls[key, comment_id]
+
+    def comment(self, comment_id: str) -> CommentView | None:
+        if comment_id not in self.comments:
+            self.comments[comment_id] = CommentView.objects.filter(pk=comment_id).first()
+        return self.comments[comment_id]
+
+    def rendered(self, rows: list[OutboxMessage]) -> tuple[str, str, str] | None:
+        """(subject, text, html) for these rows' comments, with UNSUBSCRIBE_SLOT for the link."""
+        key = (rows[0].thread_key, rows[0].kind, tuple(r.comment_id for r in rows), tuple(r.kind for r in rows))
+        if key not in self.parts:
+            self.parts[key] = self._render(rows)
+        return self.parts[key]
+
+    def _render(self, rows: list[OutboxMessage]) -> tuple[str, str, str] | None:
+        items = []
+        for row in rows:
+            c = self.comment(row.comment_id)
+            if c is None or c.deleted or not c.body:
+                continue
+            items.append(Item(author=c.author_name, body=c.body, url=self.url(row.thread_key, c.id),
+                              is_reply=row.kind == "reply"))
+        if not items:
+            return None
+        title = self.title(rows[0].thread_key)
+        if len(items) > 1:
+            subject = f'{len(items)} new comments on "{title}"'
+        elif items[0].is_reply:
+            subject = f'{items[0].author} replied to you on "{title}"'
+        else:
+            subject = f'New comment by {items[0].author} on "{title}"'
+        context = {"title": title, "items": items, "unsubscribe_url": UNSUBSCRIBE_SLOT,
+                   "replies": rows[0].kind == "reply", "site_url": settings.SITE_URL}
+        return (" ".join(subject.split()), render_to_string("notifications/comment.txt", context),
+                render_to_string("notifications/comment.html", context))
+
+
+def notification(rows: list[OutboxMessage], to: str, cache: Cache | None = None) -> EmailMultiAlternatives:
     """One comment (or, in a digest, every comment of `rows`) for one recipient."""
-    first = rows[0]
-    comments = {c.id: c for c in CommentView.objects.filter(id__in=[r.comment_id for r in rows])}
-    items = []
-    for row in rows:
-        c = comments.get(row.comment_id)
-        if c is None or c.deleted or not c.body:
-            continue
-        items.append(Item(author=c.author_name, body=c.body, url=comment_url(row.thread_key, c.id),
-                          is_reply=row.kind == "reply"))
-    if not items:
+    parts = (cache or Cache()).rendered(rows)
+    if parts is None:
         raise Drop("the comment was deleted before it could be sent")
-    title = thread_title(first.thread_key)
+    subject, text, html = parts
+    first = rows[0]
     unsubscribe = link(f"/subscriptions/unsubscribe/{unsubscribe_token(first.subscription_id)}")
-    if len(items) > 1:
-        subject = f'{len(items)} new comments on "{title}"'
-    elif items[0].is_reply:
-        subject = f'{items[0].author} replied to you on "{title}"'
-    else:
-        subject = f'New comment by {items[0].author} on "{title}"'
-    headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    return _message(subject, "comment", {"title": title, "items": items, "unsubscribe_url": unsubscribe,
-                                         "replies": first.kind == "reply"}, to, first, headers)
+    headers = {"Message-ID": message_id(first), "List-Unsubscribe": f"<{unsubscribe}>",
+               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    msg = EmailMultiAlternatives(subject, text.replace(UNSUBSCRIBE_SLOT, unsubscribe), settings.DEFAULT_FROM_EMAIL,
+                                 [to], headers=headers)
+    msg.attach_alternative(html.replace(UNSUBSCRIBE_SLOT, unsubscribe), "text/html")
+    return msg

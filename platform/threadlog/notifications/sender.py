@@ -77,6 +77,7 @@ class Sender:
             return 0
         self.keys = KeyRing(self.store.using)  # keys erased since the last batch stay erased
         groups = self._groups(rows)
+        self.cache = mail.Cache()
         connection = get_connection()
         try:
             connection.open()
@@ -152,7 +153,7 @@ class Sender:
             return mail.confirmation(first, to)
         if first.kind == "signin":
             return mail.signin(first, to)
-        return mail.notification(group, to)
+        return mail.notification(group, to, self.cache)
 
     def _ids(self, group: list[OutboxMessage]) -> list[int]:
         return [r.id for r in group]
