@@ -52,6 +52,7 @@ bench: install-test
 	$(PY) benchmarks/post.py
 	$(PY) benchmarks/fanout.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/notify.py
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q

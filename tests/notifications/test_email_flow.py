@@ -133,3 +133,27 @@ def test_bad_requests_get_clear_errors(mail_server):
     for path in ("/subscriptions/confirm/forged", "/subscriptions/unsubscribe/forged"):
         status, _, page = b.request("GET", path)
         assert status == 400 and "not valid" in page
+
+
+def test_digest_sends_at_most_one_message_per_period(make_server, smtp):
+    server = make_server(demo=False, env={"EMAIL_URL": smtp.url, "NOTIFY_POLL_SECONDS": "0.2",
+                                          "NOTIFY_DIGEST_SECONDS": "4"})
+    server.env["SITE_URL"] = server.url
+    server.start()
+    key = unique_key("digest")
+    alice, bob = Browser(server.url), Browser(server.url)
+    bob.subscribe(key, "bob@example.com")
+    confirm(smtp, bob, "bob@example.com")
+    alice.post_comment(key, "First of three", name="Alice")
+    first = smtp.wait_for("bob@example.com", 2)[-1]
+    assert "First of three" in first.text
+    alice.post_comment(key, "Second of three", name="Alice")
+    alice.post_comment(key, "Third of three", name="Alice")
+    time.sleep(1.5)
+    assert len(smtp.to("bob@example.com")) == 2  # within the period: nothing yet
+    digest = smtp.wait_for("bob@example.com", 3, timeout=20)[-1]
+    assert digest.message["Subject"].startswith("2 new comments on")
+    assert "Second of three" in digest.text and "Third of three" in digest.text
+    assert str(digest.message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    time.sleep(1.5)
+    assert len(smtp.to("bob@example.com")) == 3

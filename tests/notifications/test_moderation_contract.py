@@ -113,3 +113,22 @@ def test_publication_is_one_small_function():
     for kind in ("CommentRejected", "CommentMarkedSpam", "CommentHidden"):
         assert publication("pending", kind) != "published"
     assert publication("pending", "NeverHeardOfIt") == "pending"
+
+
+def test_rebuild_gives_the_same_read_model_and_sends_nothing_again(subscribed):
+    from threadlog.notifications import notifier
+    from threadlog.notifications.models import NotifyComment, OutboxMessage, Subscription
+
+    store, key = subscribed
+    store.append(key, [_posted("guest:mo", "announced once")])
+    notifier.run_once(store)
+
+    def snapshot():
+        return (sorted(Subscription.objects.values_list("id", "state", "address", "notify")),
+                sorted(NotifyComment.objects.values_list("comment_id", "status", "notified", "address")))
+
+    before, outbox = snapshot(), OutboxMessage.objects.count()
+    notifier.rebuild(store)
+    assert snapshot() == before
+    assert OutboxMessage.objects.count() == outbox
+    assert notifier.checkpoint() == store.head()

@@ -142,3 +142,19 @@ def test_erase_person_ends_their_subscriptions(mail_server, smtp):
     smtp.wait_for("carol@example.com", 2)
     time.sleep(1.0)
     assert len(smtp.to("bob@example.com")) == 1
+
+
+def test_compose_runs_a_notifier_service_and_web_nodes_do_not_send():
+    import re
+
+    from tests.events.test_compose import compose
+
+    done = compose("config")
+    assert done.returncode == 0, done.stderr
+    # docker-compose prints services at two spaces, their keys at four: cut the text into services
+    blocks = dict(re.findall(r"^  (\w+):\n((?:    .*\n|\n)*)", done.stdout.split("\nvolumes:")[0], re.M))
+    assert "threadlog\n    - notify\n    - --follow" in blocks["notifier"]
+    assert "NOTIFIER:" not in blocks["notifier"]
+    for web in ("web1", "web2"):
+        assert re.search(r"NOTIFIER: .?off", blocks[web]), blocks[web]
+        assert "DATABASE_URL: postgres://" in blocks[web]
