@@ -98,3 +98,41 @@ def test_notify_me_of_replies_box_and_the_bell(mail_site, smtp: SmtpSink, reader
         assert "replied to you" in reply.message["Subject"] and f"A reply for Bea at {width}" in reply.text
         if width == 360:
             render_mail(browser, reply.html, artifacts / "mail-reply.png")
+
+
+def test_sign_in_by_email_from_the_page_and_manage_subscriptions(mail_site, smtp: SmtpSink, reader, artifacts):  # noqa: F811
+    key = unique_key("acct")
+    r = reader(f"{mail_site.url}/t/{key}", width=360, height=900)
+    page = r.page
+    r.post("A comment before signing in", name="Dana")
+    page.get_by_label("Subscribe").select_option("replies")
+    page.get_by_label("Your e-mail").fill("dana@example.com")
+    page.locator(".tl-sub-form button[type=submit]").click()
+    page.locator(".tl-sub-done").get_by_text("Almost done").wait_for()
+
+    page.locator(".tl-bell").click()
+    page.get_by_role("button", name="Sign in by e-mail").click()
+    page.locator(".tl-signin-form input").fill("dana@example.com")
+    page.get_by_role("button", name="Send sign-in link").click()
+    page.locator(".tl-account").get_by_text("Check your inbox").wait_for()
+    page.locator("#comments").screenshot(path=str(artifacts / "signin-sent-360.png"))
+    message = smtp.wait_for("dana@example.com", where=lambda m: "sign-in" in m.message["Subject"].lower())[0]
+    page.goto(message.link("/session/email/"))
+    assert page.get_by_role("heading").inner_text() == "You are signed in"
+    page.screenshot(path=str(artifacts / "signed-in-360.png"))
+
+    fresh = reader(width=360, height=900)  # a second device: the same reader after its own sign-in
+    fresh.page.goto(f"{mail_site.url}/t/{key}")
+    fresh.wait_live()
+    r.goto(f"{mail_site.url}/t/{key}")
+    assert page.get_by_label("Name").input_value() == "Dana"
+    assert page.get_by_label("Email").input_value() == "dana@example.com"
+    page.locator(".tl-bell").click()
+    page.get_by_role("button", name="Your subscriptions").click()
+    item = page.locator(".tl-my-subs li").first
+    item.get_by_text("replies to you").wait_for()
+    page.locator("#comments").screenshot(path=str(artifacts / "my-subscriptions-360.png"))
+    item.get_by_role("button", name="Unsubscribe").click()
+    item.get_by_text("Unsubscribed.").wait_for()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in by e-mail").wait_for()

@@ -45,7 +45,7 @@ def test_sign_in_by_email_links_the_guest_and_manages_subscriptions(mail_server,
     status, _, page = bob.request("GET", link)
     assert status == 400 and "used already" in page  # single use
     status, data, _ = bob.request("GET", "/api/session/email")
-    assert data == {"signed_in": True, "email": "bob@example.com", "reader": data["reader"]}
+    assert data == {"signed_in": True, "email": "bob@example.com", "reader": data["reader"], "name": data["name"]}
     assert data["reader"].startswith("reader:")
     assert '"GuestLinked"' in mail_server.cli("events", "tail").stdout
 
@@ -57,6 +57,7 @@ def test_sign_in_by_email_links_the_guest_and_manages_subscriptions(mail_server,
         assert ok
         page = device.request("GET", f"/api/threads/{key}/comments")[1]
         assert page["comments"][0].get("mine") is True
+    assert phone.request("GET", "/api/session/email")[1]["name"] == "Bob"  # the name, on a new device too
 
     status, data, _ = phone.request("GET", "/api/subscriptions")
     assert status == 200 and data["signed_in"] is True

@@ -79,8 +79,9 @@ export class Subscriptions {
         + 'Every e-mail has a link to unsubscribe.' }));
     this.done = el('div', { class: 'tl-sub-done', role: 'status', hidden: true });
     this.list = el('ul', { class: 'tl-notices', hidden: true });
+    this.accountBox = el('div', { class: 'tl-account', hidden: true });
     this.panel = el('div', { class: 'tl-sub-panel', id: id('sub-panel'), hidden: true },
-      this.form, this.done, this.list);
+      this.form, this.done, this.list, this.accountBox);
     host.parentElement.after(this.panel);
 
     // The comment form: "Notify me of replies to my comment" (it needs an e-mail address).
@@ -103,6 +104,15 @@ export class Subscriptions {
     this.panel.addEventListener('click', (e) => {
       const action = e.target.closest('[data-sub]')?.dataset.sub;
       if (action === 'cancel' || action === 'close') this.close(true);
+      else if (action === 'sign-in') this.askSignIn();
+      else if (action === 'sign-out') this.signOut();
+      else if (action === 'my-subscriptions') this.showSubscriptions();
+      else if (action === 'end') this.end(e.target.closest('[data-id]'));
+    });
+    this.panel.addEventListener('submit', (e) => {
+      if (!e.target.matches('.tl-signin-form')) return;
+      e.preventDefault();
+      this.sendSignIn(e.target);
     });
     this.bell.addEventListener('click', () => this.showNotices());
     this.loadAccount();
@@ -124,6 +134,7 @@ export class Subscriptions {
           this.section.emailInput.value = me.email;
           this.syncReplies();
         }
+        if (me.name && !this.section.nameInput.value) this.section.nameInput.value = me.name;
       }
     } catch {
       // not signed in, or an older server: the control works without it
@@ -140,6 +151,7 @@ export class Subscriptions {
     this.form.hidden = false;
     this.done.hidden = true;
     this.list.hidden = true;
+    this.accountBox.hidden = true;
     this.panel.hidden = false;
     this.email.focus();
   }
@@ -230,8 +242,94 @@ export class Subscriptions {
     this.form.hidden = true;
     this.done.hidden = true;
     this.list.hidden = false;
+    this.renderAccount();
     this.panel.hidden = false;
     this.bell.setAttribute('aria-expanded', 'true');
+  }
+
+  // --- the reader's account: sign in by e-mail, their subscriptions ---------------------------------------
+
+  renderAccount() {
+    const box = this.accountBox;
+    if (this.account) {
+      box.replaceChildren(el('p', {}, 'Signed in as ', el('strong', { text: this.account.email }), '. ',
+        el('button', { type: 'button', class: 'tl-link', 'data-sub': 'my-subscriptions', text: 'Your subscriptions' }),
+        ' · ',
+        el('button', { type: 'button', class: 'tl-link', 'data-sub': 'sign-out', text: 'Sign out' })),
+      el('ul', { class: 'tl-my-subs', hidden: true }));
+    } else {
+      box.replaceChildren(el('p', {}, 'Subscribed on another device, or want your comments everywhere? ',
+        el('button', { type: 'button', class: 'tl-link', 'data-sub': 'sign-in', text: 'Sign in by e-mail' })));
+    }
+    box.hidden = false;
+  }
+
+  askSignIn() {
+    const id = `${this.section.uid}-signin-email`;
+    const input = el('input', { id, type: 'email', required: true, maxlength: 254, autocomplete: 'email',
+      placeholder: 'you@example.com' });
+    input.value = this.section.emailInput.value.trim();
+    const form = el('form', { class: 'tl-signin-form', novalidate: true },
+      el('div', { class: 'tl-sub-row' }, el('label', { class: 'tl-label', for: id, text: 'Your e-mail' }), input,
+        el('button', { type: 'submit', class: 'tl-btn tl-primary', text: 'Send sign-in link' })),
+      el('p', { class: 'tl-error', role: 'alert' }));
+    this.accountBox.replaceChildren(form);
+    input.focus();
+  }
+
+  async sendSignIn(form) {
+    const input = form.querySelector('input');
+    const error = form.querySelector('.tl-error');
+    const email = input.value.trim();
+    if (!email || !input.checkValidity()) {
+      error.textContent = 'Please enter a valid e-mail address.';
+      input.focus();
+      return;
+    }
+    try {
+      await this.api.request('POST', '/api/session/email', { email });
+      this.accountBox.replaceChildren(el('p', { role: 'status' }, el('strong', { text: 'Check your inbox. ' }),
+        `We sent a sign-in link to ${email}; it works once, for 15 minutes.`));
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  }
+
+  async signOut() {
+    try {
+      await this.api.request('DELETE', '/api/session/email');
+      this.account = null;
+      this.renderAccount();
+      this.section.say('You are signed out.');
+    } catch (err) {
+      this.accountBox.append(el('p', { class: 'tl-error', role: 'alert', text: err.message }));
+    }
+  }
+
+  async showSubscriptions() {
+    const list = this.accountBox.querySelector('.tl-my-subs');
+    try {
+      const data = await this.api.request('GET', '/api/subscriptions');
+      list.replaceChildren(...(data.subscriptions.length ? data.subscriptions.map((sub) => el('li', { 'data-id': sub.id },
+        el('span', { text: `${sub.title}: ${sub.notify === 'replies' ? 'replies to you' : 'new comments'}`
+          + (sub.status === 'pending' ? ' (waiting for confirmation)' : '') }), ' ',
+        el('button', { type: 'button', class: 'tl-link tl-danger', 'data-sub': 'end', text: 'Unsubscribe' })))
+        : [el('li', { class: 'tl-sub-fine', text: 'No subscriptions.' })]));
+      list.hidden = false;
+    } catch (err) {
+      list.replaceChildren(el('li', { class: 'tl-error', text: err.message }));
+      list.hidden = false;
+    }
+  }
+
+  async end(item) {
+    if (!item) return;
+    try {
+      await this.api.request('DELETE', `/api/subscriptions/${encodeURIComponent(item.dataset.id)}`);
+      item.replaceChildren(el('span', { class: 'tl-sub-fine', text: 'Unsubscribed.' }));
+    } catch (err) {
+      item.append(el('span', { class: 'tl-error', text: ` ${err.message}` }));
+    }
   }
 
   /** The thread has loaded: follow a #comment-<id> link (from an e-mail) to its comment. */

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from events.people import person_key, seal
 from events.store import get_store
-from projections.models import ThreadView
+from projections.models import CommentView, ThreadView
 from threadlog.api import ratelimit
 from threadlog.api.identity import AUTHOR_COOKIE, identify
 from threadlog.api.views import ApiError, _json, _key, api
@@ -138,9 +138,14 @@ def sign_in_by_email(request: HttpRequest, payload: EmailIn):
 
 @router.get("/session/email")
 def who_am_i(request: HttpRequest):
+    """Who is signed in, and the name they last commented under (so a new device need not ask for it)."""
     account = signed_in(request)
+    name = None
+    if account:
+        name = (CommentView.objects.filter(author_id__in=identities(account[0]), deleted=False)
+                .order_by("-position").values_list("author_name", flat=True).first())
     return {"signed_in": bool(account), "email": account[1] if account else None,
-            "reader": account[0] if account else None}
+            "reader": account[0] if account else None, "name": name}
 
 
 @router.delete("/session/email")
