@@ -189,6 +189,7 @@ def main() -> int:
                       + ("in a process of its own (threadlog notify --follow)" if args.separate else "as the child process threadlog serve starts (the default)"),
             "smtp_connections": args.connections or int(os.environ.get("NOTIFY_SMTP_CONNECTIONS", "4")),
             "cpus": os.cpu_count(),
+            "load_average": [round(x, 1) for x in os.getloadavg()],
         }
         print(json.dumps(result, indent=2))
         return 0 if sink.count >= n else 1
