@@ -158,3 +158,31 @@ def test_compose_runs_a_notifier_service_and_web_nodes_do_not_send():
     for web in ("web1", "web2"):
         assert re.search(r"NOTIFIER: .?off", blocks[web]), blocks[web]
         assert "DATABASE_URL: postgres://" in blocks[web]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_with_two_notifiers_each_message_is_sent_once(make_server, smtp, postgres_database):
+    """Two web nodes on one PostgreSQL database, each with its own notifier (the embedded default): the
+    checkpoint is moved by one of them per batch and the senders claim rows, so every message goes out once."""
+    env = {"EMAIL_URL": smtp.url, "NOTIFY_POLL_SECONDS": "0.1"}
+    node_a = make_server(database_url=postgres_database.url, env=env)
+    node_b = make_server(database_url=postgres_database.url, env=env, migrate=False)
+    for node in (node_a, node_b):
+        node.env["SITE_URL"] = node_a.url
+        node.start()
+    key = unique_key("pg")
+    readers = [Browser(node_a.url) for _ in range(3)]
+    for i, reader in enumerate(readers):
+        reader.subscribe(key, f"reader{i}@example.com")
+        confirm(smtp, reader, f"reader{i}@example.com")
+    author = Browser(node_b.url)
+    for n in range(5):
+        author.post_comment(key, f"Comment {n}", name="Author")
+    for i in range(3):
+        smtp.wait_for(f"reader{i}@example.com", 6)
+    time.sleep(1.5)
+    for i in range(3):
+        subjects = [str(m.message["Subject"]) for m in smtp.to(f"reader{i}@example.com")]
+        assert len(subjects) == 6, subjects
+    ids = [str(m.message["Message-ID"]).strip() for m in smtp.messages]
+    assert len(ids) == len(set(ids))
