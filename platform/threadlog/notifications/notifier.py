@@ -33,6 +33,7 @@ from .tokens import address_of
 log = logging.getLogger(__name__)
 NOTIFIER = "notifier"
 BATCH = 500
+NOTICES_KEPT = 10_000
 
 
 class NotifierRaced(RuntimeError):
@@ -154,6 +155,9 @@ class Notifier:
             OutboxMessage.objects.using(self.using).bulk_create(self.outbox, ignore_conflicts=True, batch_size=500)
         if self.notices:
             Notice.objects.using(self.using).bulk_create(self.notices, batch_size=500)
+            newest = Notice.objects.using(self.using).order_by("-id").values_list("id", flat=True).first() or 0
+            # a notice is for pages open now: keep the last NOTICES_KEPT, enough for any hub's poll to find them
+            Notice.objects.using(self.using).filter(id__lte=newest - NOTICES_KEPT).delete()
 
     # --- threads and comments ---------------------------------------------------------------------
 
