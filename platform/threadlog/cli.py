@@ -364,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.func is cmd_serve:  # before the settings load: they differ a little for a server (server_tuning.py)
         os.environ[SERVER_ENV] = "1"
+        os.environ["HOST"], os.environ["PORT"] = args.host, str(args.port)  # SITE_URL's default: where it serves
     _setup()
     try:
         return int(args.func(args) or 0)

@@ -157,3 +157,22 @@ def test_digest_sends_at_most_one_message_per_period(make_server, smtp):
     assert str(digest.message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
     time.sleep(1.5)
     assert len(smtp.to("bob@example.com")) == 3
+
+
+def test_without_email_url_messages_are_files_in_var_mail(make_server, tmp_path):
+    """`make run` with nothing installed: each message is an .eml file a newcomer can read."""
+    import email
+    import email.policy
+
+    var = tmp_path / "var"
+    server = make_server(demo=False, env={"THREADLOG_VAR": str(var), "EMAIL_URL": "", "NOTIFY_POLL_SECONDS": "0.2"})
+    server.start()
+    Browser(server.url).subscribe(unique_key("file"), "newcomer@example.com")
+    deadline = time.monotonic() + 20
+    while not list((var / "mail").glob("*.eml")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    files = list((var / "mail").glob("*.eml"))
+    assert len(files) == 1
+    msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "newcomer@example.com" and "Confirm" in msg["Subject"]
+    assert f"{server.url}/subscriptions/confirm/" in msg.get_body(("plain",)).get_content()  # SITE_URL: HOST:PORT
