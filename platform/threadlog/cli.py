@@ -268,6 +268,12 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from threadlog.security.checks import run
+
+    return run(sys.stdout)
+
+
 def cmd_notify(args) -> int:
     from threadlog.notifications.cli import notify
 
@@ -352,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
                    help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
     p.set_defaults(func=cmd_erase_person)
+
+    p = sub.add_parser("check", help="what is still unsafe for production (Django's deploy checks and ours); exit 1 if any")
+    p.set_defaults(func=cmd_check)
 
     from threadlog.notifications.cli import add_parser as add_notify_parser
 

@@ -31,7 +31,7 @@ class Item:
 
 
 def domain() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "threadlog.local"
+    return urlsplit(settings.SITE_LINK_URL).hostname or "threadlog.local"
 
 
 def message_id(row: OutboxMessage) -> str:
@@ -52,7 +52,7 @@ def comment_url(thread_key: str, comment_id: str) -> str:
 
 def _message(subject: str, template: str, context: dict, to: str, row: OutboxMessage,
              headers: dict[str, str] | None = None) -> EmailMultiAlternatives:
-    context = {**context, "site_url": settings.SITE_URL}
+    context = {**context, "site_url": settings.SITE_LINK_URL}
     subject = " ".join(subject.split())  # a name or title never breaks the header onto a second line
     text = render_to_string(f"notifications/{template}.txt", context)
     html = render_to_string(f"notifications/{template}.html", context)
@@ -129,7 +129,7 @@ class Cache:
         else:
             subject = f'New comment by {items[0].author} on "{title}"'
         context = {"title": title, "items": items, "unsubscribe_url": UNSUBSCRIBE_SLOT,
-                   "replies": rows[0].kind == "reply", "site_url": settings.SITE_URL}
+                   "replies": rows[0].kind == "reply", "site_url": settings.SITE_LINK_URL}
         return (" ".join(subject.split()), render_to_string("notifications/comment.txt", context),
                 render_to_string("notifications/comment.html", context))
 

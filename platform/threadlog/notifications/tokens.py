@@ -78,4 +78,4 @@ def open_signin(token: str) -> str:
 
 
 def link(path: str) -> str:
-    return settings.SITE_URL + path
+    return settings.SITE_LINK_URL + path

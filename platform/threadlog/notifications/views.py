@@ -161,7 +161,7 @@ api.add_router("/", router)
 # --- pages ------------------------------------------------------------------------------------------------
 
 def _page(request: HttpRequest, template: str, status: int = 200, **context) -> HttpResponse:
-    return render(request, f"notifications/pages/{template}.html", {"site_url": settings.SITE_URL, **context},
+    return render(request, f"notifications/pages/{template}.html", {"site_url": settings.SITE_LINK_URL, **context},
                   status=status)
 
 
