@@ -71,15 +71,15 @@ def test_killed_between_outbox_write_and_send_the_message_arrives_once(quiet_ser
 
     # a notifier that cannot reach the mail server: it writes the outbox row, fails to send, is killed
     dead_smtp = f"smtp://127.0.0.1:{free_port()}"
-    notifier = Notifier(server, dead_smtp, NOTIFY_RETRY_SECONDS="0.2", NOTIFY_MAX_ATTEMPTS="1000")
+    notifier = Notifier(server, dead_smtp, NOTIFY_RETRY_SECONDS="1", NOTIFY_MAX_ATTEMPTS="1000")
     comment = alice.post_comment(key, "Are you there?", name="Alice")
     report = wait_status(server, lambda r: r["pending"] == 1 and r["retrying"] == 1)
     assert report["checkpoint"] == report["head"] and "Connection refused" in report["retries"][0]["error"]
     notifier.kill()
     assert len(smtp.to("bob@example.com")) == 1
 
-    notifier = Notifier(server, smtp.url)  # restarted: the message arrives, once
-    got = smtp.wait_for("bob@example.com", 2)[-1]
+    notifier = Notifier(server, smtp.url)  # restarted: the message arrives (when its back-off is over), once
+    got = smtp.wait_for("bob@example.com", 2, timeout=120)[-1]
     assert f"#comment-{comment['id']}" in got.text
     wait_status(server, lambda r: r["pending"] == 0)
     time.sleep(1.0)
