@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -47,7 +48,11 @@ def notify(args: argparse.Namespace) -> int:
         decided, sent = runner.run_round(store)
         print(f"notifier: {decided} events decided on, {sent} messages sent")
         return 0
-    print(f"threadlog notify: following the log (pid {os.getpid()})", file=sys.stderr, flush=True)
+    started = f"threadlog notify: following the log (pid {os.getpid()})"
+    if os.environ.get("LOG_FORMAT", "text") == "json":  # every line on the logs is then one JSON object
+        logging.getLogger("threadlog.notifications").info(started)
+    else:
+        print(started, file=sys.stderr, flush=True)
     follower = runner.Runner(poll=args.interval)
     signal.signal(signal.SIGTERM, lambda *_: follower.request_stop())  # finish the message in flight, then end
     try:
