@@ -120,6 +120,10 @@ def reveal(event: dict[str, Any], keys: KeyRing) -> dict[str, Any]:
         data["author_name"] = ERASED if fields is None else fields.get("name")
         data["author_email"] = ERASED if fields is None else fields.get("email")
         del data["sealed_author"]
+    if data.get("sealed_email"):  # a subscriber's address (events.subscriptions), sealed with the asker's key
+        fields = keys.unseal(str(data.get("person", "")), data["sealed_email"])
+        data["email"] = ERASED if fields is None else fields.get("email")
+        del data["sealed_email"]
     forget_erased(data, keys)
     if meta.get("sealed"):
         fields = keys.unseal(str(meta.get("actor", "")), meta["sealed"])

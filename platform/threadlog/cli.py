@@ -1,4 +1,4 @@
-"""The `threadlog` command: serve, migrate, demo, events, projections, audit. `threadlog --help` lists them."""
+"""The `threadlog` command: serve, migrate, demo, events, projections, audit, notify. `threadlog --help` lists them."""
 from __future__ import annotations
 
 import argparse
@@ -312,6 +312,12 @@ def cmd_check(args) -> int:
     return run(sys.stdout)
 
 
+def cmd_notify(args) -> int:
+    from threadlog.notifications.cli import notify
+
+    return notify(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="threadlog", description="An event-sourced comment section with live updates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -396,11 +402,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
                    help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
     p.set_defaults(func=cmd_erase_person)
+
     p = sub.add_parser("check", help="what is still unsafe for production (Django's deploy checks and ours); exit 1 if any")
     p.set_defaults(func=cmd_check)
     from threadlog.imports.command import add_parser as add_import_comments
 
     add_import_comments(sub)
+
+    from threadlog.notifications.cli import add_parser as add_notify_parser
+
+    add_notify_parser(sub, cmd_notify)
     return parser
 
 
@@ -413,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.func is cmd_serve:  # before the settings load: they differ a little for a server (server_tuning.py)
         os.environ[SERVER_ENV] = "1"
+        os.environ["HOST"], os.environ["PORT"] = args.host, str(args.port)  # SITE_URL's default: where it serves
     _setup()
     try:
         return int(args.func(args) or 0)

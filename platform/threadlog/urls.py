@@ -12,6 +12,7 @@ from threadlog.staff import session
 api.add_router("/session", session.router)
 api.add_router("", moderation_api.router)
 from threadlog.imports import admin_views as import_admin
+from threadlog.notifications import urls as notification_urls  # also adds its API router
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
@@ -33,4 +34,5 @@ urlpatterns = [
     path("admin/import-comments/", import_admin.import_comments, name="import-comments"),  # before admin/
     path("admin/", admin.site.urls),
     path("moderation", moderation_pages.queue_page, name="moderation"),
+    *notification_urls.urlpatterns,
 ]

@@ -20,6 +20,7 @@ from projections.render import prepare as prepare_body
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
 from threadlog.serving import expensive, history_pages
+from threadlog.notifications.readers import identities
 
 from . import ratelimit
 from .cors import error_response
@@ -198,7 +199,7 @@ def _mark_mine(comments: list[dict[str, Any]], *, author_id: str, voter_id: str)
     if not by_id:
         return
     ids = list(by_id)
-    mine = CommentView.objects.filter(id__in=ids, author_id=author_id).values_list("id", flat=True)
+    mine = CommentView.objects.filter(id__in=ids, author_id__in=identities(author_id)).values_list("id", flat=True)
     for comment_id in mine:
         if not by_id[comment_id]["deleted"]:
             by_id[comment_id]["mine"] = True

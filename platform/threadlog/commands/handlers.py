@@ -24,6 +24,7 @@ from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
 from projections.state import CommentRow, MemoryState, ThreadRow
 from projections.ranking import epoch_seconds
+from threadlog.notifications.readers import owns
 
 from threadlog.moderation import rules
 from threadlog.ops import metrics
@@ -168,7 +169,7 @@ def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: s
 def _may_change(comment: CommentRow, actor: Actor) -> None:
     if actor.is_staff:
         return
-    if comment.author_id != actor.id:
+    if comment.author_id != actor.id and not owns(actor.id, comment.author_id):
         raise CommandError("not_author", "only the comment's author (or a moderator) may change it", 403)
     window = settings.THREADLOG["EDIT_WINDOW_SECONDS"]
     age = datetime.now(timezone.utc).timestamp() - epoch_seconds(comment.created_at)
