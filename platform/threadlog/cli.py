@@ -132,6 +132,9 @@ def cmd_audit_verify(args) -> int:
     with bar:
         report = verify_chain(store, progress=advance)
     seconds = time.perf_counter() - started
+    from events.chain import record_full
+
+    record_full(store, report)  # the audit pages' status starts from this walk
     if not report.ok:
         print(str(report), file=sys.stderr)
         return 1

@@ -14,5 +14,7 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
+    path("audit/actor/<str:actor>", audit_views.audit_actor, name="audit-actor"),
+    path("audit/chain", audit_views.audit_chain, name="audit-chain"),
     path("admin/", admin.site.urls),
 ]
