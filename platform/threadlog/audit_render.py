@@ -70,8 +70,8 @@ def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeStrin
     span = max(top - bottom, 1)
     n = len(points)
 
-    def x(i: int) -> float:
-        return pad_l + (width - pad_l - pad_r) * (i / max(n - 1, 1) if n > 1 else 0.5)
+    def x(i: int) -> float:  # vote i takes effect at x(i); the last value holds to x(n), the right edge
+        return pad_l + (width - pad_l - pad_r) * i / n
 
     def y(v: int) -> float:
         return pad_t + (height - pad_t - pad_b) * (top - v) / span
@@ -79,7 +79,7 @@ def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeStrin
     def path(col: int) -> str:
         d = [f"M{pad_l:.1f},{y(0):.1f}"]
         for i, p in enumerate(points):
-            d.append(f"H{x(i):.1f}V{y(p[col]):.1f}")
+            d.append(f"V{y(p[col]):.1f}H{x(i + 1):.1f}")
         return "".join(d)
 
     series = [(1, "up", "#1a7f37", ""), (2, "down", "#c62828", ""), (3, "score", "#1d4ed8", ' stroke-dasharray="4 3"')]
@@ -89,12 +89,13 @@ def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeStrin
                    f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>'
                    for v in sorted({top, bottom, 0}))
     last = points[-1]
-    summary = (f"Votes over time: {n} vote events, now {last[1]} up, {last[2]} down, score {last[3]}; "
+    events = "1 vote event" if n == 1 else f"{n} vote events"
+    summary = (f"Votes over time: {events}, now {last[1]} up, {last[2]} down, score {last[3]}; "
                f"the highest count was {top}.")
     legend = "".join(f'<span class="key" style="--c:{colour}">{name}</span>' for _, name, colour, _ in series)
     return format_html(
-        '<figure class="chart"><svg viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="none">'
+        '<figure class="chart"><svg viewBox="0 0 {} {}" role="img" aria-label="{}" >'
         '{}{}<text x="{}" y="{}">position {}</text><text x="{}" y="{}" text-anchor="end">position {}</text>'
-        '</svg><figcaption>{} {}</figcaption></figure>',
+        '</svg><figcaption><span class="legend">{}</span> {}</figcaption></figure>',
         width, height, summary, mark_safe(grid), mark_safe(lines), pad_l, height - 6, points[0][0],
         width - pad_r, height - 6, last[0], mark_safe(legend), summary)

@@ -59,13 +59,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return response
     before = _int(request.GET.get("before"))
     after = _int(request.GET.get("after")) or 0
-    result = page(store, flt, after=after, before=before, size=PAGE)
+    size = min(max(_int(request.GET.get("size")) or PAGE, 5), 500)
+    flt_paged = dict(size=size) if size != PAGE else {}
+    result = page(store, flt, after=after, before=before, size=size)
     return _page(request, "log.html", {
         "rows": _rows(result.events, KeyRing(store.using)), "filters": flt, "errors": errors,
-        "types": event_types(flt.type), "head": store.head(),
-        "next_query": flt.query(after=result.newer) if result.newer else "",
-        "prev_query": flt.query(before=result.older) if result.older else "",
-        "first_query": flt.query(), "last_query": flt.query(before=store.head() + 1),
+        "types": event_types(flt.type), "head": store.head(), "size": size if size != PAGE else None,
+        "next_query": flt.query(after=result.newer, **flt_paged) if result.newer else "",
+        "prev_query": flt.query(before=result.older, **flt_paged) if result.older else "",
+        "first_query": flt.query(**flt_paged), "last_query": flt.query(before=store.head() + 1, **flt_paged),
         "export_jsonl": flt.query(format="jsonl"), "export_csv": flt.query(format="csv"),
     }, status=400 if errors else 200)
 
@@ -136,7 +138,7 @@ def audit_thread(request: HttpRequest, key: str) -> HttpResponse:
     return _page(request, "thread.html", {
         "key": key, "step": step, "ev": step.event, "changes": changes, "tree": tree, "total": total,
         "whole": whole, "thread": step.state.threads.get(key), "errors": errors,
-        "before_first": at is not None and at < step.first, "time_value": step.event.recorded_at[:16],
+        "before_first": at is not None and at < step.first, "time_value": step.event.recorded_at[:19],
     }, status=400 if errors else 200)
 
 
