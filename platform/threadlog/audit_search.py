@@ -11,7 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from django.http import QueryDict
 
@@ -53,7 +53,7 @@ class EventFilter:
     text: str = ""
 
     @classmethod
-    def from_query(cls, q: QueryDict) -> "EventFilter":
+    def from_query(cls, q: Mapping[str, str]) -> "EventFilter":
         return cls(**{name: (q.get(name) or "").strip() for name in ("thread", "actor", "type", "since", "until",
                                                                      "text")})
 

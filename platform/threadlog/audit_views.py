@@ -1,12 +1,19 @@
 """The auditors' workbench (staff only, Django login): the event list with filters, paging and export; a
 thread at any point with the step's diff; one comment's history; one actor's doings; the chain's status on
 every page and a form to check an anchored head. They read the log; the only thing written is the chain
-checkpoint (events.chain), a cache of the verification."""
+checkpoint (events.chain), a cache of the verification.
+
+Each page is a module-level function of plain values (the query as a dict, the URL's arguments) answering an
+`Answer` of plain values, so that it can be computed away from the request thread (a history process); the
+staff check and the HttpResponse happen in the view."""
 from __future__ import annotations
 
+from functools import wraps
+from typing import Callable, NamedTuple
+
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
 from events.audit import comment_history, position_at_time
 from events.chain import check, compare_anchor
@@ -29,11 +36,32 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+class Answer(NamedTuple):
+    body: str
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    filename: str = ""  # a download's name
+
+
+def _page(template: str, context: dict, status: int = 200) -> Answer:
     """Every audit page carries the chain's status (checked for the events added since the last check)."""
-    store = get_store()
-    context["chain"] = check(store)
-    return render(request, f"threadlog/audit/{template}", context, status=status)
+    context.setdefault("chain", check(get_store()))
+    return Answer(render_to_string(f"threadlog/audit/{template}", context), status)
+
+
+def _view(page: Callable[..., Answer]) -> Callable[..., HttpResponse]:
+    """The staff-only view answering with `page(query, **url_args)`."""
+
+    @staff_member_required
+    @wraps(page)
+    def view(request: HttpRequest, **url_args: str) -> HttpResponse:
+        answer = page(request.GET.dict(), **url_args)
+        response = HttpResponse(answer.body, content_type=answer.content_type, status=answer.status)
+        if answer.filename:
+            response["Content-Disposition"] = f'attachment; filename="{answer.filename}"'
+        return response
+
+    return view
 
 
 def _rows(events, keys: KeyRing) -> list[dict]:
@@ -45,24 +73,21 @@ def _rows(events, keys: KeyRing) -> list[dict]:
     return out
 
 
-@staff_member_required
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log_page(q: dict[str, str]) -> Answer:
     store = get_store()
-    flt = EventFilter.from_query(request.GET)
+    flt = EventFilter.from_query(q)
     errors = flt.errors()
-    fmt = request.GET.get("format", "")
+    fmt = q.get("format", "")
     if fmt in ("jsonl", "csv") and not errors:
         body = "".join(export_jsonl(store, flt) if fmt == "jsonl" else export_csv(store, flt))
         kind = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
-        response = HttpResponse(body, content_type=f"{kind}; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="threadlog-events.{fmt}"'
-        return response
-    before = _int(request.GET.get("before"))
-    after = _int(request.GET.get("after")) or 0
-    size = min(max(_int(request.GET.get("size")) or PAGE, 5), 500)
+        return Answer(body, 200, f"{kind}; charset=utf-8", f"threadlog-events.{fmt}")
+    before = _int(q.get("before"))
+    after = _int(q.get("after")) or 0
+    size = min(max(_int(q.get("size")) or PAGE, 5), 500)
     flt_paged = dict(size=size) if size != PAGE else {}
     result = page(store, flt, after=after, before=before, size=size)
-    return _page(request, "log.html", {
+    return _page("log.html", {
         "rows": _rows(result.events, KeyRing(store.using)), "filters": flt, "errors": errors,
         "types": event_types(flt.type), "head": store.head(), "size": size if size != PAGE else None,
         "next_query": flt.query(after=result.newer, **flt_paged) if result.newer else "",
@@ -72,15 +97,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     }, status=400 if errors else 200)
 
 
-@staff_member_required
-def audit_comment(request: HttpRequest, comment_id: str) -> HttpResponse:
+def audit_comment_page(q: dict[str, str], comment_id: str) -> Answer:
     entries = comment_history(get_store(), comment_id)
-    view = "side" if request.GET.get("view") == "side" else "inline"
+    view = "side" if q.get("view") == "side" else "inline"
     draw = side_by_side if view == "side" else inline_diff
     for e in entries:
         e.html = draw(e.before, e.after) if e.type == "CommentEdited" else None
     thread = entries[0].stream if entries else ""
-    return _page(request, "comment.html", {
+    return _page("comment.html", {
         "comment_id": comment_id, "entries": entries, "view": view, "thread": thread,
         "chart": votes_chart(entries), "votes": sum(1 for e in entries if e.vote is not None),
     }, status=200 if entries else 404)
@@ -91,15 +115,16 @@ def _tree(state, changed: set[str]) -> tuple[list[dict], int, bool]:
 
     A long thread is drawn only around the step (the branches holding what changed): a page of tens of
     thousands of comments helps no one, and would cost more than the time travel."""
-    children: dict[str | None, list] = {}
-    for row in sorted(state.comments.values(), key=lambda r: r.position):
-        children.setdefault(row.parent_id, []).append(row)
     total = len(state.comments)
     whole = total <= TREE_LIMIT
-    roots = children.get(None, [])
-    if not whole:
+    rows = state.comments.values()
+    if not whole:  # only the branches that hold what changed: no sort of every comment
         keep = {state.comments[c].root_id for c in changed if c in state.comments}
-        roots = [r for r in roots if r.id in keep]
+        rows = [r for r in rows if r.root_id in keep]
+    children: dict[str | None, list] = {}
+    for row in sorted(rows, key=lambda r: r.position):
+        children.setdefault(row.parent_id, []).append(row)
+    roots = children.get(None, [])
     out: list[dict] = []
     stack = [(r, 0) for r in reversed(roots)]
     while stack and len(out) < TREE_LIMIT:
@@ -109,12 +134,10 @@ def _tree(state, changed: set[str]) -> tuple[list[dict], int, bool]:
     return out, total, whole
 
 
-@staff_member_required
-def audit_thread(request: HttpRequest, key: str) -> HttpResponse:
-    if not THREAD_KEY.match(key):
-        raise Http404("no such thread")
+def audit_thread_page(q: dict[str, str], key: str) -> Answer:
     store = get_store()
-    q = request.GET
+    if not THREAD_KEY.match(key):
+        return _page("thread.html", {"key": key, "step": None, "errors": []}, status=404)
     errors: list[str] = []
     at = _int(q.get("at"))
     when = (q.get("time") or "").strip()
@@ -130,25 +153,24 @@ def audit_thread(request: HttpRequest, key: str) -> HttpResponse:
         at = position_of_step(store, key, number)
     step = step_at(store, key, at)
     if step is None:
-        return _page(request, "thread.html", {"key": key, "step": None, "errors": errors}, status=404)
+        return _page("thread.html", {"key": key, "step": None, "errors": errors}, status=404)
     changed = {c.comment.id for c in step.changes if c.comment is not None}
     changes = [{"c": c, "html": inline_diff(c.before, c.after) if c.kind == "edited" else None}
                for c in step.changes]
     tree, total, whole = _tree(step.state, changed)
-    return _page(request, "thread.html", {
+    return _page("thread.html", {
         "key": key, "step": step, "ev": step.event, "changes": changes, "tree": tree, "total": total,
         "whole": whole, "thread": step.state.threads.get(key), "errors": errors,
         "before_first": at is not None and at < step.first, "time_value": step.event.recorded_at[:19],
     }, status=400 if errors else 200)
 
 
-@staff_member_required
-def audit_actor(request: HttpRequest, actor: str) -> HttpResponse:
+def audit_actor_page(q: dict[str, str], actor: str) -> Answer:
     store = get_store()
     summary = actor_summary(store, actor)
     flt = EventFilter(actor=actor)
-    before = _int(request.GET.get("before"))
-    after = _int(request.GET.get("after")) or 0
+    before = _int(q.get("before"))
+    after = _int(q.get("after")) or 0
     result = page(store, flt, after=after, before=before, size=PAGE)
     person = actor.split(":", 1)[0] in ("guest", "user")
     keys = KeyRing(store.using)
@@ -160,7 +182,7 @@ def audit_actor(request: HttpRequest, actor: str) -> HttpResponse:
                 name = reveal(ev.as_dict(), keys)["data"].get("author_name") or ""
                 break
     base = f"/audit/actor/{actor}"
-    return _page(request, "actor.html", {
+    return _page("actor.html", {
         "actor": actor, "summary": summary, "rows": _rows(result.events, keys), "erased": erased, "name": name,
         "log_query": flt.query(), "base": base,
         "next_query": f"after={result.newer}" if result.newer else "",
@@ -168,12 +190,11 @@ def audit_actor(request: HttpRequest, actor: str) -> HttpResponse:
     }, status=200 if summary.total else 404)
 
 
-@staff_member_required
-def audit_chain(request: HttpRequest) -> HttpResponse:
+def audit_chain_page(q: dict[str, str]) -> Answer:
     """The chain's status in full, and the anchor form: does the log still hold this (position, hash)?"""
     store = get_store()
     status = check(store)
-    position, hash_ = request.GET.get("position", "").strip(), request.GET.get("hash", "").strip()
+    position, hash_ = q.get("position", "").strip(), q.get("hash", "").strip()
     result = error = None
     if position or hash_:
         if not position.isdigit() or int(position) < 1:
@@ -182,7 +203,14 @@ def audit_chain(request: HttpRequest) -> HttpResponse:
             error = "hash: 64 hexadecimal characters (the head's hash, as copied)"
         else:
             result = compare_anchor(store, int(position), hash_, status)
-    return render(request, "threadlog/audit/chain.html", {
+    return _page("chain.html", {
         "chain": status, "head": store.head_record(), "position": position, "hash": hash_, "result": result,
         "error": error,
     }, status=400 if error else 200)
+
+
+audit_log = _view(audit_log_page)
+audit_comment = _view(audit_comment_page)
+audit_thread = _view(audit_thread_page)
+audit_actor = _view(audit_actor_page)
+audit_chain = _view(audit_chain_page)
