@@ -206,6 +206,20 @@ def test_chain_status_copy_anchor_and_red_banner(staff, audit_site, artifacts):
     page.goto(f"{audit_site.url}/audit/")
     assert "Chain verified" in page.get_by_role("region", name="Hash chain status").inner_text()
 
+    # An old row altered: the pages check only new rows, `threadlog audit verify` walks them all and tells them.
+    [(recorded,)] = db.execute("SELECT recorded_at FROM threadlog_events WHERE position = 2")
+    db.unguarded("UPDATE threadlog_events SET recorded_at = '1999-01-01T00:00:00.000000Z' WHERE position = 2")
+    try:
+        result = audit_site.cli("audit", "verify", check=False)
+        assert result.returncode == 1 and "position 2" in result.stderr
+        page.goto(f"{audit_site.url}/audit/chain")
+        assert "does not verify at position 2" in page.get_by_role("alert").first.inner_text()
+    finally:
+        db.unguarded("UPDATE threadlog_events SET recorded_at = ? WHERE position = 2", [recorded])
+    assert audit_site.cli("audit", "verify", check=False).returncode == 0
+    page.goto(f"{audit_site.url}/audit/chain")
+    assert "Chain verified" in page.get_by_role("region", name="Hash chain status").inner_text()
+
 
 def test_events_list_filters_paging_links_and_export(staff, audit_site, story_key, artifacts):
     r = staff()
