@@ -1,7 +1,7 @@
 """A thread as it stood at any position, and what changed between two positions (for auditors)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from events.store import EventStore, RecordedEvent
 
@@ -79,7 +79,8 @@ def diff_states(before: MemoryState, after: MemoryState) -> ThreadDiff:
 
 # Fields every event moves (or that follow from others): not worth a line of their own in a step's changes.
 _QUIET = {"position", "edited_at", "body_html", "children", "reply_count", "score", "up", "down", "body", "deleted",
-          "author_name"}
+          "author_name", "shown"}
+_QUIET_THREAD = {"stream_version", "last_position", "frames_pruned_through", "frames_mark", "comment_count"}
 
 
 @dataclass
@@ -177,12 +178,16 @@ def _text(body: str, limit: int = 120) -> str:
 
 def _changes(event: RecordedEvent, before: dict[str, CommentRow], after: dict[str, CommentRow | None],
              thread_before: ThreadRow | None, thread_after: ThreadRow | None) -> list[Change]:
-    from dataclasses import fields
-
     out: list[Change] = []
     data = event.data
     if thread_before is None and thread_after is not None:
         out.append(Change("thread", f"thread opened: {thread_after.title or thread_after.key!r}"))
+    elif thread_before is not None and thread_after is not None:  # fields other capabilities add (closed, …)
+        moved = [f"{f.name}: {getattr(thread_before, f.name)!r} → {getattr(thread_after, f.name)!r}"
+                 for f in fields(thread_after) if f.name not in _QUIET_THREAD
+                 and getattr(thread_before, f.name) != getattr(thread_after, f.name)]
+        if moved:
+            out.append(Change("moderation", f"{event.type}: thread " + "; ".join(moved)))
     for cid, new in after.items():
         if new is None:
             continue

@@ -92,7 +92,7 @@ def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeStrin
     events = "1 vote event" if n == 1 else f"{n} vote events"
     summary = (f"Votes over time: {events}, now {last[1]} up, {last[2]} down, score {last[3]}; "
                f"the highest count was {top}.")
-    legend = "".join(f'<span class="key" style="--c:{colour}">{name}</span>' for _, name, colour, _ in series)
+    legend = "".join(f'<span class="key {name}">{name}</span>' for _, name, _, _ in series)
     return format_html(
         '<figure class="chart"><svg viewBox="0 0 {} {}" role="img" aria-label="{}" >'
         '{}{}<text x="{}" y="{}">position {}</text><text x="{}" y="{}" text-anchor="end">position {}</text>'

@@ -5,6 +5,7 @@ comment history, the actor page, and the "history" link on the reader's page. Sc
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -15,6 +16,7 @@ from tests.conftest import ROOT, VENV_BIN, Server, unique_key
 pytestmark = pytest.mark.browser
 
 PASSWORD = "audit-pass-123"
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S|<style|\sstyle=|\son[a-z]+=", re.I)
 WIDTHS = ((1280, "desktop"), (360, "360px"))
 
 
@@ -84,6 +86,7 @@ def check_page(r, url: str, name: str, artifacts) -> str:
     assert response.status < 500
     html = r.page.content()
     assert "{{" not in html and "{%" not in html, f"template source on {url}"
+    assert not INLINE.search(html), f"inline style or handler on {url} (the Content-Security-Policy blocks them)"
     width = r.page.viewport_size["width"]
     overflow = r.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{url} scrolls sideways at {width}px"
