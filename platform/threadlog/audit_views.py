@@ -118,8 +118,8 @@ def _tree(state, changed: set[str]) -> tuple[list[dict], int, bool]:
     total = len(state.comments)
     whole = total <= TREE_LIMIT
     rows = state.comments.values()
-    if not whole:  # only the branches that hold what changed: no sort of every comment
-        keep = {state.comments[c].root_id for c in changed if c in state.comments}
+    keep = {state.comments[c].root_id for c in changed if c in state.comments}
+    if not whole and keep:  # only the branches that hold what changed: no sort of every comment
         rows = [r for r in rows if r.root_id in keep]
     children: dict[str | None, list] = {}
     for row in sorted(rows, key=lambda r: r.position):
@@ -160,7 +160,7 @@ def audit_thread_page(q: dict[str, str], key: str) -> Answer:
     tree, total, whole = _tree(step.state, changed)
     return _page("thread.html", {
         "key": key, "step": step, "ev": step.event, "changes": changes, "tree": tree, "total": total,
-        "whole": whole, "thread": step.state.threads.get(key), "errors": errors,
+        "whole": whole, "thread": step.state.threads.get(key), "errors": errors, "changes_comment": bool(changed),
         "before_first": at is not None and at < step.first, "time_value": step.event.recorded_at[:19],
     }, status=400 if errors else 200)
 

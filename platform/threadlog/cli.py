@@ -82,11 +82,13 @@ def cmd_projections_run(args) -> int:
     from events.store import get_store
     from projections.base import run_once
     from projections.snapshots import ensure_all
+    from events.chain import check as check_chain
 
     store = get_store()
     while True:
         reached = run_once(store)
         ensure_all(store)
+        check_chain(store)  # keeps the audit pages' chain status current (only the new events)
         if not args.follow:
             print(f"projections current at position {reached}")
             return 0

@@ -208,3 +208,14 @@ def test_reader_page_loads_the_history_links_for_staff_only(client, staff, story
     assert "audit-links.js" in staff.get(f"/t/{story['key']}").content.decode()
     staff.logout()
     assert "audit-links.js" not in staff.get(f"/t/{story['key']}").content.decode()
+
+
+def test_the_projector_service_keeps_the_chain_status_current(live_db, key):
+    from events.chain import check
+    from threadlog.cli import main
+
+    store = EventStore()
+    handle(PostComment(thread=key, body="checked by the projector", author_name="P"), ALICE)
+    assert main(["projections", "run"]) == 0  # one round of `threadlog projections run --follow`
+    status = check(store)
+    assert status.ok and status.new_events == 0 and status.position == store.head()
