@@ -46,8 +46,8 @@ def side_by_side(before: str, after: str) -> SafeString:
             left.append(f'<del class="d-del">{escape("".join(a[i1:i2]))}</del>')
         if j2 > j1:
             right.append(f'<ins class="d-ins">{escape("".join(b[j1:j2]))}</ins>')
-    return mark_safe('<div class="diff side"><div><h4>Before</h4><div class="body">' + "".join(left)
-                     + '</div></div><div><h4>After</h4><div class="body">' + "".join(right) + "</div></div></div>")
+    return mark_safe('<div class="diff side"><div><h3>Before</h3><div class="body">' + "".join(left)
+                     + '</div></div><div><h3>After</h3><div class="body">' + "".join(right) + "</div></div></div>")
 
 
 def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeString:

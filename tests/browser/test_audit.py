@@ -1,7 +1,8 @@
 """The auditor's workbench in real Chromium, signed in as staff: every page at 1280 and 360 px without template
 source or sideways scrolling, the thread's travel controls (slider, buttons, keys, date-time picker,
 permalink), the chain status (copy, anchor form, red banner), the event list (filters, paging, export), the
-comment history, the actor page, and the "history" link on the reader's page. Screenshots: test-artifacts/."""
+comment history, the actor page, and the "history" link on the reader's page; axe-core finds no violation on
+any audit page. Screenshots: test-artifacts/."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import re
 import subprocess
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.audit.test_chain import SqliteDb
 from tests.conftest import ROOT, VENV_BIN, Server, unique_key
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "audit-pass-123"
 INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S|<style|\sstyle=|\son[a-z]+=", re.I)
 WIDTHS = ((1280, "desktop"), (360, "360px"))
+AXE = Axe()
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +84,16 @@ def tell_story(r, server: Server, key: str) -> dict:
 
 
 def check_page(r, url: str, name: str, artifacts) -> str:
-    """Open `url` at the reader's width: no template source, no sideways scroll; screenshot it."""
+    """Open `url` at the reader's width: no template source, no inline style or script, no axe-core violation,
+    no sideways scroll; screenshot it."""
     response = r.page.goto(url)
     assert response.status < 500
     html = r.page.content()
     assert "{{" not in html and "{%" not in html, f"template source on {url}"
     assert not INLINE.search(html), f"inline style or handler on {url} (the Content-Security-Policy blocks them)"
     width = r.page.viewport_size["width"]
+    violations = AXE.run(r.page).response["violations"]
+    assert not violations, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
     overflow = r.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{url} scrolls sideways at {width}px"
     r.page.screenshot(path=str(artifacts / f"audit-{name}-{width}.png"), full_page=False)
@@ -289,7 +295,7 @@ def test_comment_history_and_actor_pages(staff, audit_site, story_key, artifacts
     assert "1 up, 0 down, score 1" in page.locator("figure.chart figcaption").inner_text()
     page.get_by_role("link", name="side by side").click()
     page.wait_for_url("**view=side")
-    assert page.locator(".diff.side h4").all_inner_texts() == ["Before", "After"]
+    assert page.locator(".diff.side h3").all_inner_texts() == ["Before", "After"]
 
     # the reply with a 300-letter word wraps (it used to widen the page)
     reply_id = r.context.request.get(f"{audit_site.url}/api/events?thread={story_key}").json()["events"][2]["data"]["comment_id"]
