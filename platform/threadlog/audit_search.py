@@ -197,18 +197,22 @@ class ActorSummary:
 
 def actor_summary(store: EventStore, actor: str) -> ActorSummary:
     """How many events of each type `actor` caused, in which threads (from the actor in each event's metadata)."""
+    from collections import Counter
+
     where, params = EventFilter(actor=actor).sql()
-    clause = " AND ".join(where)
-    with store.connection.cursor() as cur:
-        cur.execute(f"SELECT type, COUNT(*) FROM threadlog_events WHERE {clause} GROUP BY type ORDER BY 2 DESC",
-                    params)
-        by_type = [(t, int(n)) for t, n in cur.fetchall()]
-        cur.execute(f"SELECT stream, COUNT(*) FROM threadlog_events WHERE {clause} GROUP BY stream "
-                    "ORDER BY 2 DESC LIMIT 50", params)
-        by_thread = [(s, int(n)) for s, n in cur.fetchall()]
-        cur.execute(f"SELECT MIN(recorded_at), MAX(recorded_at) FROM threadlog_events WHERE {clause}", params)
-        first_at, last_at = cur.fetchone()
-    return ActorSummary(actor, sum(n for _, n in by_type), by_type, by_thread, first_at or "", last_at or "")
+    by_type: Counter[str] = Counter()
+    by_thread: Counter[str] = Counter()
+    first_at, last_at = "", ""
+    with store.connection.cursor() as cur:  # one pass over the log (the actor sits in the metadata's text)
+        cur.execute(f"SELECT type, stream, COUNT(*), MIN(recorded_at), MAX(recorded_at) FROM threadlog_events "
+                    f"WHERE {' AND '.join(where)} GROUP BY type, stream", params)
+        for type_, stream, n, first, last in cur.fetchall():
+            by_type[type_] += int(n)
+            by_thread[stream] += int(n)
+            first_at = min(first_at or first, first)
+            last_at = max(last_at, last)
+    return ActorSummary(actor, sum(by_type.values()), by_type.most_common(), by_thread.most_common(50),
+                        first_at, last_at)
 
 
 def event_types(current: str = "") -> list[str]:
