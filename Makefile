@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: run test bench install install-test browser-deps migrate demo serve clean check-compose
+.PHONY: run test bench install install-test browser-deps migrate demo serve clean check-compose audit
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ browser-deps:
 ## make test: install the test dependencies and run the whole suite
 test: install-test browser-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make audit: pip-audit over the installed packages (make test runs it too: tests/security/test_dependencies.py)
+audit: install-test
+	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
 
 ## make bench: run every benchmark, each printing JSON
 bench: install-test

@@ -273,6 +273,12 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from threadlog.security.checks import run
+
+    return run(sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="threadlog", description="An event-sourced comment section with live updates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -351,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", choices=["kept", "hidden"], default=None,
                    help="what happens to their comment bodies (default: the ERASED_BODIES setting)")
     p.set_defaults(func=cmd_erase_person)
+    p = sub.add_parser("check", help="what is still unsafe for production (Django's deploy checks and ours); exit 1 if any")
+    p.set_defaults(func=cmd_check)
     return parser
 
 

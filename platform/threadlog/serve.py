@@ -22,13 +22,21 @@ APPLICATION = "threadlog.asgi:application"
 
 def serve(host: str, port: int, workers: int = 1, *, access_log: bool = True) -> int:
     os.environ[SERVER_ENV] = "1"  # before Django's settings load, here and in the workers (threadlog.server_tuning)
-    quiet = [] if access_log else ["--verbosity", "0"]  # daphne logs each request at verbosity 1 (its default)
+    # daphne logs each request at verbosity 1 (its default), as plain text: with LOG_FORMAT=json the requests are
+    # logged by threadlog.ops.middleware instead.
+    quiet = [] if access_log and os.environ.get("LOG_FORMAT", "text") != "json" else ["--verbosity", "0"]
     if workers <= 1:
         from daphne.cli import CommandLineInterface
 
         CommandLineInterface().run(["-b", host, "-p", str(port), *quiet, APPLICATION])
         return 0
-    return serve_workers(host, port, workers, quiet)
+    from threadlog.ops.metrics import multiprocess_env, remove_multiprocess_dir
+
+    metrics_dir = multiprocess_env(workers)  # the workers' Prometheus samples, summed by /metrics
+    try:
+        return serve_workers(host, port, workers, quiet)
+    finally:
+        remove_multiprocess_dir(metrics_dir)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -6,6 +6,7 @@ RATE_LIMITS   on (default) or off
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -58,16 +59,28 @@ INSTALLED_APPS = [
     "events",
     "projections",
     "threadlog",
+    "threadlog.security",
 ]
 
+# First in both chains (docs/security.md): metrics see every answer; forwarded headers are believed from
+# TRUSTED_PROXIES only; the Host header is checked on every path; HEAD runs the GET view.
+EDGE_MIDDLEWARE = [
+    "threadlog.ops.middleware.RequestMetricsMiddleware",
+    "threadlog.security.proxies.ProxyHeadersMiddleware",
+    "threadlog.security.middleware.HostValidationMiddleware",
+    "threadlog.security.middleware.HeadAsGetMiddleware",
+]
 MIDDLEWARE = [
+    *EDGE_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "threadlog.security.signin.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "threadlog.security.csp.PolicyMiddleware",
     "threadlog.api.cors.EmbedCorsMiddleware",
 ]
 # The JSON API's own chain (threadlog.asgi): none of the page middleware runs on /api/. Its views are
@@ -75,6 +88,7 @@ MIDDLEWARE = [
 # messages, no trailing-slash redirects and nothing to frame. Sessions and auth stay (staff calls).
 # EmbedCorsMiddleware sets Content-Length there, as CommonMiddleware does for pages.
 API_MIDDLEWARE = [
+    *EDGE_MIDDLEWARE,
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -150,17 +164,21 @@ STATIC_ROOT = VAR_DIR / "static"
 
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_TRUSTED_ORIGINS = EMBED_ORIGINS
-X_FRAME_OPTIONS = "SAMEORIGIN"
 
 LOGIN_URL = "/admin/login/"
+
+def _rate(name: str, default: str) -> tuple[int, int]:
+    count, _, seconds = os.environ.get(name, default).partition("/")
+    return int(count), int(seconds or 60)
+
 
 # --- threadlog behaviour -------------------------------------------------------------------------
 THREADLOG = {
     "EDIT_WINDOW_SECONDS": int(os.environ.get("EDIT_WINDOW_SECONDS", "900")),
     "RATE_LIMITS": os.environ.get("RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no"),
     # (events, seconds): per guest/user, and per IP (much higher: many readers share one NAT).
-    "RATE_POST": (120, 60),
-    "RATE_VOTE": (1200, 60),
+    "RATE_POST": _rate("RATE_POST", "120/60"),  # "N/S": N per S seconds
+    "RATE_VOTE": _rate("RATE_VOTE", "1200/60"),
     "RATE_IP_FACTOR": 20,
     "MAX_REQUEST_BYTES": 64 * 1024,
     "MAX_BODY_CHARS": 10_000,
@@ -179,9 +197,72 @@ THREADLOG = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
 
+# LOG_FORMAT=json: one JSON object per line (threadlog.ops.logs), each request on the threadlog.access logger.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "threadlog.ops.logs.JsonFormatter"}},
+    # A Redis outage is one warning, not channels_redis's traceback every second (threadlog.ops.dependency).
+    "filters": {"redis_outage": {"()": "threadlog.ops.dependency.RedisOutageFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if os.environ.get("LOG_FORMAT", "text") == "json" else {})}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "channels_redis.pubsub": {"filters": ["redis_outage"]},
+        **({"threadlog.access": {"level": "INFO"}} if (
+            os.environ.get("LOG_FORMAT", "text") == "json" and os.environ.get("ACCESS_LOG", "1") != "0") else {}),
+    },
+}
+
+# --- security and operations (docs/security.md, docs/deploy.md) ----------------------------------
+# Networks (CIDRs) whose X-Forwarded-For/-Proto/-Host are believed (threadlog.security.proxies); from anyone
+# else those headers are dropped, so SECURE_PROXY_SSL_HEADER and USE_X_FORWARDED_HOST are safe to switch on.
+TRUSTED_PROXIES = tuple(ipaddress.ip_network(p.strip(), strict=False)
+                        for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip())
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = bool(TRUSTED_PROXIES)
+SITE_URL = os.environ.get("SITE_URL", "")
+HTTPS = SITE_URL.lower().startswith("https://")
+# With SITE_URL on https: cookies only over TLS, HSTS, and plain-HTTP requests redirected (not the probes).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and os.environ.get("SSL_REDIRECT", "1") != "0"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and os.environ.get("HSTS_INCLUDE_SUBDOMAINS", "1") != "0"
+SECURE_HSTS_PRELOAD = os.environ.get("HSTS_PRELOAD", "0") == "1"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+
+# Content-Security-Policy (django-csp; threadlog.security.csp adds the site's ws:// or wss:// origin).
+# CSP=report-only sends it as Content-Security-Policy-Report-Only, CSP=off not at all.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": "/csp-report",
+    },
+}
+_CSP_MODE = os.environ.get("CSP", "on").lower()
+CONTENT_SECURITY_POLICY = _CSP if _CSP_MODE in ("on", "1", "true", "yes") else None
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP if _CSP_MODE == "report-only" else None
+X_FRAME_OPTIONS = "DENY"  # nothing of ours is framed: the widget renders in a Shadow DOM, not an iframe
+
+THREADLOG_SECURITY = {
+    "SIGNIN_THROTTLE": os.environ.get("SIGNIN_THROTTLE", "on").lower() not in ("off", "0", "false", "no"),
+    "SIGNIN_MAX_FAILURES": int(os.environ.get("SIGNIN_MAX_FAILURES", "5")),  # per account
+    "SIGNIN_IP_MAX_FAILURES": int(os.environ.get("SIGNIN_IP_MAX_FAILURES", "20")),
+    "SIGNIN_WINDOW_SECONDS": int(os.environ.get("SIGNIN_WINDOW_SECONDS", "900")),
+    "SIGNIN_LOCKOUT_SECONDS": int(os.environ.get("SIGNIN_LOCKOUT_SECONDS", "900")),
+}
+THREADLOG_OPS = {
+    "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),  # unset: /metrics for staff sessions only
+    "READY_MAX_LAG": int(os.environ.get("READY_MAX_LAG", "1000")),  # /readyz: 503 past this many events behind
 }

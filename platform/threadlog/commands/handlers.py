@@ -5,6 +5,7 @@ projects its events before commit: the response and the push reflect the new sta
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +23,8 @@ from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
 from projections.state import CommentRow, MemoryState, ThreadRow
 from projections.ranking import epoch_seconds
+
+from threadlog.ops import metrics
 
 from .errors import CommandError, not_found
 from .messages import CastVote, DeleteComment, EditComment, ErasePerson, PostComment
@@ -75,8 +78,10 @@ def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Ac
     metadata = actor.metadata()
     if "ip_hash" in metadata:  # personal: sealed with the actor's key, erasable
         metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using, key=key)
+    started = time.perf_counter()
     recorded = store.append(thread, events, expected_version=expected, idempotency_key=idempotency_key,
                             metadata=metadata)
+    metrics.appended(recorded, started, using=store.using)
 
     def known(state) -> None:
         state.known(threads=threads, comments=comments, keys={actor.id: key} if key else None)

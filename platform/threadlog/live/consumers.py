@@ -19,6 +19,7 @@ from django.conf import settings
 from events.store import THREAD_KEY, get_store
 
 from projections.models import LiveFrame, ThreadView
+from threadlog.ops import metrics
 
 from .publisher import get_publisher
 
@@ -181,6 +182,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             self.closer = asyncio.get_running_loop().create_task(self._close_slow())  # keep a reference
 
     async def _close_slow(self) -> None:
+        metrics.slow_reader_closed()
         await self.cleanup()
         await self.close(code=CLOSE_SLOW_READER)
 

@@ -44,11 +44,16 @@ class RedisPresence:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh())
 
     async def _refresh(self) -> None:
+        from threadlog.ops.dependency import REDIS
+
         while True:
             await asyncio.sleep(TTL_SECONDS / 3)
-            for thread_key, count in list(self.counts.items()):
-                if count:
-                    await self.redis.set(self._key(thread_key, self.node_id), count, ex=TTL_SECONDS)
+            try:
+                for thread_key, count in list(self.counts.items()):
+                    if count:
+                        await self.redis.set(self._key(thread_key, self.node_id), count, ex=TTL_SECONDS)
+            except Exception as error:  # Redis away: the next round tries again
+                REDIS.failed(error, during="presence refresh")
 
     async def total(self, thread_key: str, local: int) -> int:
         nodes = [n.decode() for n in await self.redis.smembers(f"threadlog:presence:{thread_key}")]

@@ -20,6 +20,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from projections.models import LiveFrame
+from threadlog.ops import metrics
+from threadlog.ops.dependency import REDIS
 
 from . import presence
 
@@ -94,13 +96,16 @@ class Publisher:
                 message = await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the layer is best-effort: the poll still runs
-                log.exception("doorbell receive failed")
+            except Exception as error:  # the layer is best-effort: the poll still runs
+                _doorbell_failed(error, "doorbell receive")
                 await asyncio.sleep(1)
                 continue
+            REDIS.ok()
             if message.get("type") == "presence.changed":
                 await self.push_presence(message["thread"])
             else:
+                if "position" in message:
+                    metrics.committed(message["position"], message.get("at"))
                 self._wake.set()
 
     async def _run(self) -> None:
@@ -129,6 +134,7 @@ class Publisher:
                 readers = tuple(self.readers.get(thread_key, ()))
                 for reader in readers:
                     reader.deliver(position, stream_version, text)
+                metrics.pushed(position, len(readers))
                 self.position = position
                 if readers:
                     # Let every reader's sender run before the next frame: a burst of frames read in one
@@ -145,6 +151,7 @@ class Publisher:
     async def register(self, reader: Reader) -> None:
         await self.ensure_started()
         self.readers.setdefault(reader.thread_key, set()).add(reader)
+        metrics.reader_joined()
         await self._presence_changed(reader.thread_key)
 
     async def unregister(self, reader: Reader) -> None:
@@ -152,6 +159,7 @@ class Publisher:
         if group is None or reader not in group:
             return
         group.discard(reader)
+        metrics.reader_left()
         if not group:
             del self.readers[reader.thread_key]
         await self._presence_changed(reader.thread_key)
@@ -187,8 +195,11 @@ class Publisher:
                 await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
             else:
                 await self.push_presence(thread_key)
-        except Exception:  # presence is best-effort; the next change announces again
-            log.exception("presence announcement failed")
+        except Exception as error:  # presence is best-effort; the next change announces again
+            if self.presence.shared:
+                REDIS.failed(error, during="presence")
+            else:
+                log.exception("presence announcement failed")
 
     async def push_presence(self, thread_key: str) -> None:
         readers = tuple(self.readers.get(thread_key, ()))
@@ -223,24 +234,35 @@ def serving(loop: asyncio.AbstractEventLoop) -> None:
         _serving_loops[:] = [lp for lp in _serving_loops if not lp.is_closed()] + [loop]
 
 
+def _doorbell_failed(error: BaseException, during: str) -> None:
+    """Counted in the metrics; logged once per Redis outage (threadlog.ops.dependency), not once per write."""
+    metrics.doorbell_failed()
+    REDIS.failed(error, during=during)
+
+
 def _rang(future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("could not ring the doorbell", exc_info=future.exception())
+    if future.cancelled():
+        return
+    if future.exception() is not None:
+        _doorbell_failed(future.exception(), "doorbell publish")
+    else:
+        REDIS.ok()
 
 
 def notify_committed(position: int) -> None:
     """Called after a commit that appended (from any thread): ring this process's and every node's doorbell."""
+    at = metrics.committed(position)
     for loop, pub in list(_publishers.items()):
         if not loop.is_closed():
             loop.call_soon_threadsafe(pub.wake)
     layer = get_channel_layer()
     if settings.REDIS_URL and layer is not None:
-        message = {"type": "log.appended", "position": position}
+        message = {"type": "log.appended", "position": position, "at": at}
         loop = next((lp for lp in reversed(_serving_loops) if lp.is_running()), None)
         if loop is not None:  # best-effort, and every node also polls the log: nothing to wait for here
             asyncio.run_coroutine_threadsafe(layer.group_send(WAKEUP_GROUP, message), loop).add_done_callback(_rang)
             return
         try:  # a command-line writer: no serving loop
             async_to_sync(layer.group_send)(WAKEUP_GROUP, message)
-        except Exception:
-            log.exception("could not ring the doorbell")
+        except Exception as error:
+            _doorbell_failed(error, "doorbell publish")
