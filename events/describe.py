@@ -5,6 +5,7 @@ generically by its type name and data, so it shows up on every audit page withou
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .store import RecordedEvent
@@ -12,6 +13,7 @@ from .store import RecordedEvent
 VOTE_WORDS = {1: "voted up", -1: "voted down", 0: "took back a vote"}
 # Data fields that are not worth repeating in a generic description (long, or sealed)
 _NOISE = ("body", "sealed_author", "author_email")
+_WHO = ("moderator", "reporter", "actor")  # who did it, for "… by X"
 
 
 def _clip(text: str, limit: int = 100) -> str:
@@ -42,8 +44,11 @@ def describe(ev: RecordedEvent, data: dict[str, Any] | None = None) -> str:
 
 
 def generic(type_name: str, data: dict[str, Any]) -> str:
-    """`Type: field=value, …` — for event types this module does not know (yet)."""
-    parts = [f"{k}={_clip(v, 60)}" for k, v in sorted(data.items()) if k not in _NOISE and v not in (None, "")]
-    if data.get("reason"):
-        parts = [p for p in parts if not p.startswith("reason=")] + [f"reason: {_clip(data['reason'])}"]
-    return f"{type_name}: " + ", ".join(parts) if parts else type_name
+    """A type this module does not know, in words from its name and data: `CommentHidden {moderator, reason}`
+    reads "comment hidden by user:1 (reason: …)"; other fields follow as name=value."""
+    words = " ".join(w.lower() for w in re.findall(r"[A-Z][a-z]*|[a-z]+|\d+", type_name)) or type_name
+    who = next((str(data[k]) for k in _WHO if data.get(k)), "")
+    rest = [f"{k}={_clip(v, 60)}" for k, v in sorted(data.items())
+            if k not in _NOISE and k not in _WHO and k not in ("reason", "comment_id") and v not in (None, "")]
+    text = words + (f" by {who}" if who else "") + (": " + ", ".join(rest) if rest else "")
+    return text + (f" (reason: {_clip(data['reason'])})" if data.get("reason") else "")
