@@ -121,6 +121,10 @@ def test_every_audit_page_at_desktop_and_360px(staff, audit_site, story_key, art
         for name, path in pages.items():
             html = check_page(r, base + path, name, artifacts)
             assert "Chain verified" in html, f"no chain status on {path}"
+    r.page.goto(base + "/audit/thread/demo")  # replies sit under their parents, indented
+    margins = [r.page.locator(f"ol.tree .depth-{d}").first.evaluate("el => parseFloat(getComputedStyle(el).marginLeft)")
+               for d in (0, 1, 2)]
+    assert margins[0] < margins[1] < margins[2], margins
 
 
 def test_thread_travel_slider_buttons_keys_picker_and_permalink(staff, audit_site, story_key, artifacts):
