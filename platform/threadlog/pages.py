@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 
+from pathlib import Path
+
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -49,7 +52,8 @@ STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; char
 
 @require_GET
 def static_file(request: HttpRequest, path: str) -> HttpResponse:
-    """The page's and the widget's assets from frontend/static (daphne serves no static files by itself).
+    """The page's and the widget's assets from frontend/static, and the admin's from Django (daphne serves no
+    static files by itself).
 
     `serve` joins the path safely (no `..`, no absolute paths, no directory listings) and answers
     If-Modified-Since. Modules are fetched in CORS mode by embedding pages, hence Access-Control-Allow-Origin.
@@ -57,7 +61,17 @@ def static_file(request: HttpRequest, path: str) -> HttpResponse:
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if suffix not in STATIC_TYPES:
         raise Http404("no such file")
-    response = serve(request, path, document_root=str(STATIC_ROOT))
+    try:
+        response = serve(request, path, document_root=str(STATIC_ROOT))
+    except Http404:
+        # The apps' own assets (the admin's CSS, JS and icons), found as collectstatic would find them; a path
+        # that climbs or is absolute is not looked up.
+        parts = path.replace("\\", "/").split("/")
+        found = finders.find(path) if path[:1] != "/" and ".." not in parts and "" not in parts else None
+        if not found:
+            raise
+        found_path = Path(found)
+        response = serve(request, found_path.name, document_root=str(found_path.parent))
     response["Content-Type"] = STATIC_TYPES[suffix]
     response["Cache-Control"] = "public, max-age=60, must-revalidate"
     response["Access-Control-Allow-Origin"] = "*"

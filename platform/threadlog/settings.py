@@ -230,8 +230,6 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000" if HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and os.environ.get("HSTS_INCLUDE_SUBDOMAINS", "1") != "0"
 SECURE_HSTS_PRELOAD = os.environ.get("HSTS_PRELOAD", "0") == "1"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 
 # Content-Security-Policy (django-csp; threadlog.security.csp adds the site's ws:// or wss:// origin).
 # CSP=report-only sends it as Content-Security-Policy-Report-Only, CSP=off not at all.

@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 import websockets
 
-from tests.conftest import REDIS_URL, need_redis, unique_key
+from tests.conftest import REDIS_URL, Server, need_redis, unique_key
 from tests.security.http import Http
 
 TOKEN = secrets.token_urlsafe(16)
@@ -48,11 +48,14 @@ def scrape(client: Http) -> dict[str, float]:
     return samples(answer.body.decode())
 
 
-@pytest.fixture
-def workers_site(make_server):
+@pytest.fixture(scope="module")
+def workers_site(tmp_path_factory):
     need_redis()
-    return make_server(demo=True, redis_url=REDIS_URL, workers=2,
-                       env={"METRICS_TOKEN": TOKEN, "SECRET_KEY": secrets.token_urlsafe(40)}).start()
+    server = Server(tmp_path_factory.mktemp("metrics"), demo=True, redis_url=REDIS_URL, workers=2,
+                    env={"METRICS_TOKEN": TOKEN, "SECRET_KEY": secrets.token_urlsafe(40)})
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.mark.redis

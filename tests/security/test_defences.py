@@ -74,6 +74,7 @@ def test_the_per_guest_limit_answers_429_with_retry_after(proxied_site):
 
 @pytest.mark.parametrize("path", ["/", "/t/some-thread", "/api/threads/demo", "/api/threads/demo/comments",
                                   "/api/events?after=0", "/embed.js", "/static/threadlog/comments.css",
+                                  "/static/admin/css/base.css",
                                   "/healthz", "/readyz", "/admin/login/"])
 def test_head_is_answered_like_get(proxied_site, path):
     client = Http(proxied_site.url)
@@ -159,7 +160,8 @@ def test_https_site_url_redirects_plain_http_and_ignores_an_untrusted_proto_head
 
 @pytest.mark.parametrize("path", ["/static/threadlog/../../../pyproject.toml", "/static/..%2f..%2fpyproject.toml",
                                   "/static//etc/passwd", "/static/threadlog/%2e%2e/%2e%2e/platform/threadlog/settings.py",
-                                  "/static/threadlog/"])
+                                  "/static/threadlog/", "/static/admin/../../../../settings.py",
+                                  "/static/admin/css/../../../../../../pyproject.toml"])
 def test_static_paths_cannot_leave_the_static_folder(proxied_site, path):
     answer = Http(proxied_site.url).get(path)
     assert answer.status == 404, (path, answer.status)

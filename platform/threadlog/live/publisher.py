@@ -90,7 +90,15 @@ class Publisher:
         if layer is None:
             return
         channel = await layer.new_channel()
-        await layer.group_add(WAKEUP_GROUP, channel)
+        while True:  # a node that starts while Redis is away joins the doorbell once it is back (polls meanwhile)
+            try:
+                await layer.group_add(WAKEUP_GROUP, channel)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                _doorbell_failed(error, "doorbell subscribe")
+                await asyncio.sleep(1)
         while True:
             try:
                 message = await layer.receive(channel)
