@@ -94,11 +94,13 @@ def cmd_projections_run(args) -> int:
     from events.store import get_store
     from projections.base import run_once
     from projections.snapshots import ensure_all
+    from events.chain import check as check_chain
 
     store = get_store()
     while True:
         reached = run_once(store)
         ensure_all(store)
+        check_chain(store)  # keeps the audit pages' chain status current (only the new events)
         if not args.follow:
             print(f"projections current at position {reached}")
             return 0
@@ -144,6 +146,9 @@ def cmd_audit_verify(args) -> int:
     with bar:
         report = verify_chain(store, progress=advance)
     seconds = time.perf_counter() - started
+    from events.chain import record_full
+
+    record_full(store, report)  # the audit pages' status starts from this walk
     if not report.ok:
         print(str(report), file=sys.stderr)
         return 1

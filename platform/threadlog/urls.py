@@ -32,6 +32,8 @@ urlpatterns = [
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
     path("admin/import-comments/", import_admin.import_comments, name="import-comments"),  # before admin/
+    path("audit/actor/<str:actor>", audit_views.audit_actor, name="audit-actor"),
+    path("audit/chain", audit_views.audit_chain, name="audit-chain"),
     path("admin/", admin.site.urls),
     path("moderation", moderation_pages.queue_page, name="moderation"),
     *notification_urls.urlpatterns,
