@@ -33,11 +33,11 @@ def test_staff_upload_imports_and_shows_the_summary(staff, prefix):
     done = upload(staff, fixture_bytes("wordpress.xml", prefix))
     assert done.status_code == 200
     text = done.content.decode()
-    assert "2 new threads" in text and "5 comments (1 deleted placeholder)" in text
-    assert "skipped 1: unapproved (no moderation)" in text
+    assert "2 new threads" in text and "6 comments (1 deleted placeholder)" in text  # one of them pending
+    assert "skipped 1: spam" in text
     assert Client().get(f"/api/threads/q.~{prefix}~.3Fp.3D4").json()["comment_count"] == 3
     again = upload(staff, fixture_bytes("wordpress.xml", prefix)).content.decode()
-    assert "0 new threads" in again and "5 comments already imported" in again
+    assert "0 new threads" in again and "6 comments already imported" in again
 
 
 def test_dry_run_upload_imports_nothing(staff, prefix):

@@ -38,7 +38,7 @@ def test_summary_as_text_and_json_then_nothing_on_reimport(cli_env, tmp_path, pr
     assert "imported (wordpress): 2 new threads" in text and "skipped 1: spam" in text
     before = head(cli_env)
     again = json.loads(run(cli_env, "import-comments", path, "--json").stdout)
-    assert again["comments"] == 0 and again["already_imported"] == 5 and again["events"] == 0
+    assert again["comments"] == 0 and again["already_imported"] == 6 and again["events"] == 0
     assert head(cli_env) == before
     assert "live read model equals a rebuild" in run(cli_env, "projections", "verify").stdout
     assert "chain intact" in run(cli_env, "audit", "verify").stdout

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from events.imported import ThreadOpened, VotesImported
 from events.sealing import seal_with
-from events.types import CommentDeleted, CommentPosted, Event, UnknownEventType, event_class
+from events.types import Event, UnknownEventType, event_class
 
 from .model import SourceComment, SourceThread, Status, Tally
 
@@ -32,6 +32,7 @@ MAX_NAME = 64  # the read model's author_name column
 MAX_TITLE = 300
 ANONYMOUS = "Anonymous"
 DELETED_REASON = "deleted before the import"
+HELD_REASON = "premoderation"  # moderation's reason for a comment held before anyone saw it
 SKIP_REASONS = {
     Status.SPAM: "spam",
     Status.PINGBACK: "pingbacks and trackbacks",
@@ -59,7 +60,7 @@ def _held(comment_id: str) -> Event | None:
     except UnknownEventType:
         return None
     try:
-        return cls.from_data({"comment_id": comment_id, "reason": "pending in the source"})
+        return cls.from_data({"comment_id": comment_id, "reason": HELD_REASON})
     except (TypeError, ValueError):
         return None
 
@@ -160,6 +161,9 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
     keys = keys_for(people.values()) if new else {}
     result.authors.update(people.values())
     votes: list[tuple[str, int, int]] = []
+    # The newest versions (their added fields keep their defaults: a plain-text body), as the live path writes
+    # them: a rebuild upcasts older rows, and its live frames must equal the ones stored now.
+    CommentPosted, CommentDeleted = event_class("CommentPosted"), event_class("CommentDeleted")
     for c in new:
         cid, person = ids[c.id], people[c.id]
         p = parent(c)
