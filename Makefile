@@ -57,6 +57,7 @@ bench: install-test
 	$(PY) benchmarks/fanout.py
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/latency.py
+	$(PY) benchmarks/markdown.py
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q

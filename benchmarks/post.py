@@ -15,7 +15,7 @@ server processes (--workers, default 1):
 
 Workload, identical for both (the client is N processes, one keep-alive http.client connection each, so
 the client is not the bottleneck):
-- post: top-level comments of ~230 characters with a link, author name and email, into one busy thread
+- post: top-level comments of ~230 characters of Markdown (bold, italic, a link), author name and email, into one busy thread
   (opened beforehand, so opening a thread is not measured); 1 and 8 concurrent clients.
 - vote: upvotes on a pool of comments, each one a real write: threadlog — each client is one guest voter
   (signed cookie) and switches +1/-1 when it comes round the pool again; Isso — one vote per IP, so each
@@ -46,8 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _servers  # noqa: E402
 from _servers import cpu_seconds, percentile  # noqa: E402
 
-BODY = ("Event sourcing keeps every change as an immutable fact; the read model is a cache you can rebuild. "
-        "See https://example.com/articles/event-sourcing for the long version. Comment {n} from client {c}.")
+# Markdown, which both render (threadlog: markdown-it-py + nh3; Isso: misaka + its sanitiser).
+BODY = ("Event sourcing keeps **every change** as an immutable fact; the read model is *a cache you can rebuild*. "
+        "See [the long version](https://example.com/articles/event-sourcing). Comment {n} from client {c}.")
 
 
 # --- the two servers' APIs, as the same operations -----------------------------------------------------
@@ -93,7 +94,8 @@ class Client:
         self.n += 1
         text = BODY.format(n=self.n, c=self.worker)
         if self.kind == "threadlog":
-            body = {"body": text, "author_name": f"Reader {self.worker}", "author_email": f"r{self.worker}@example.com"}
+            body = {"body": text, "author_name": f"Reader {self.worker}", "author_email": f"r{self.worker}@example.com",
+                    "format": "markdown"}
             if parent is not None:
                 body["parent_id"] = parent
             status, out = self.request("POST", f"/api/threads/{key}/comments", body)

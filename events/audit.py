@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 from .store import _INSERT, GENESIS_HASH, SELECT_COLUMNS, EventStore, RecordedEvent, canonical_json, chain_hash
 from .store import _row_to_event as row_to_event
 from .people import KeyRing, reveal
+from .moderation import MODERATION_TYPES
 
 RAW_COLUMNS = SELECT_COLUMNS  # the stored row, id as text
 
@@ -158,6 +159,10 @@ def comment_history(store: EventStore, comment_id: str) -> list[HistoryEntry]:
         elif ev.type == "CommentDeleted":
             why = f": {d['reason']}" if d.get("reason") else ""
             entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, f"deleted by {d['deleted_by']}{why}"))
+        elif ev.type in MODERATION_TYPES:  # who decided (or reported) and why
+            who = d.get("moderator") or d.get("reporter") or actor
+            why = f": {d['reason']}" if d.get("reason") else ""
+            entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, f"{ev.type} by {who}{why}"))
         else:
             entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, ev.type))
     return entries

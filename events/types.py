@@ -199,3 +199,7 @@ class VoteCast(Event):
     def __post_init__(self) -> None:
         if self.value not in (1, -1, 0):
             raise ValueError("VoteCast.value must be 1, -1 or 0")
+
+from . import moderation as _moderation  # noqa: E402,F401  (registers the moderation events)
+
+from . import formats as _formats  # noqa: E402,F401  (CommentPosted v3, CommentEdited v2: registered on import)

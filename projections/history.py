@@ -31,7 +31,8 @@ def render_tree(state: MemoryState, key: str, width: int = 100) -> str:
                 text = ""
             else:
                 edited = " (edited)" if row.edited_at else ""
-                head = (f"{pad}- {row.author_name} #{row.position} {row.created_at}{edited} "
+                status = f" ({row.status})" if row.status != "published" else ""  # held or removed by a moderator
+                head = (f"{pad}- {row.author_name} #{row.position} {row.created_at}{edited}{status} "
                         f"[+{row.up} -{row.down} = {row.score}]")
                 text = " ".join(row.body.split())
             lines.append(head)

@@ -53,6 +53,18 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def cmd_createsuperuser(args) -> int:
+    """Django's createsuperuser as it is (--noinput reads DJANGO_SUPERUSER_USERNAME, _PASSWORD and _EMAIL): a staff
+    account for /admin/, /moderation and POST /api/session. Its errors end with exit status 1, no traceback."""
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["threadlog", "createsuperuser", *args.rest])
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from threadlog.demo import load_demo
 
@@ -168,6 +180,8 @@ def cmd_audit_log(args) -> int:
         what = ev.data.get("comment_id", ev.data.get("key", ""))
         if ev.type == "VoteCast":
             what = f"{what} value={ev.data.get('value')}"
+        elif ev.data.get("reason"):  # moderation: why (the moderator is the actor)
+            what = f"{what or ev.data.get('ban_id', '')} reason={ev.data['reason']!r}"
         table.add_row(str(ev.position), ev.recorded_at, ev.stream, ev.type, str(ev.metadata.get("actor", "")),
                       str(what))
     Console(width=200).print(table)
@@ -292,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbosity", type=int, default=1)
     p.set_defaults(func=cmd_migrate)
 
+    p = sub.add_parser("createsuperuser", add_help=False,
+                       help="create a staff account (Django's command: --noinput with DJANGO_SUPERUSER_* variables)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="Django's createsuperuser options (see --help)")
+    p.set_defaults(func=cmd_createsuperuser)
+
     p = sub.add_parser("demo", help="load the demo thread (once)")
     p.add_argument("--key", default="demo")
     p.set_defaults(func=cmd_demo)
@@ -358,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["createsuperuser"]:  # Django parses its own options (argparse would take them as ours)
+        _setup()
+        return cmd_createsuperuser(argparse.Namespace(rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.func is cmd_serve:  # before the settings load: they differ a little for a server (server_tuning.py)

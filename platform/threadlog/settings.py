@@ -202,6 +202,14 @@ THREADLOG = {
     "EXPENSIVE_QUEUE": int(os.environ.get("EXPENSIVE_QUEUE", "4")),
     # A file the server rewrites each second with the event loop's worst stall (threadlog.serving.loopwatch).
     "LOOP_WATCH_FILE": os.environ.get("LOOP_WATCH_FILE", ""),
+    # Moderation (docs/moderation.md): off | first | all; links and words that hold a comment anyway.
+    "MODERATION": os.environ.get("MODERATION", "off").strip().lower(),
+    "MODERATION_MAX_LINKS": int(os.environ.get("MODERATION_MAX_LINKS", "2")),
+    "MODERATION_WORDS": [w.strip().lower() for w in os.environ.get("MODERATION_WORDS", "").split(",") if w.strip()],
+    "REPORTS_TO_HOLD": int(os.environ.get("REPORTS_TO_HOLD", "3")),
+    "MAX_PINNED": int(os.environ.get("MAX_PINNED", "3")),
+    "DUPLICATE_SECONDS": int(os.environ.get("DUPLICATE_SECONDS", "600")),  # same body twice: 409; 0 turns off
+    "RATE_REPORT": (int(os.environ.get("RATE_REPORT", "20")), 60),  # reports per reader per minute
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
 
