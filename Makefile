@@ -58,6 +58,7 @@ bench: install-test
 	$(PY) benchmarks/audit.py
 	$(PY) benchmarks/latency.py
 	$(PY) benchmarks/markdown.py
+	$(PY) benchmarks/notify.py
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q

@@ -156,6 +156,17 @@ class ProjectionEvent(NamedTuple):
     version: int
     data: dict[str, Any]
     recorded_at: str
+    occurred_at: str = ""  # the source's time (an import), else recorded_at (see `occurred_at`)
+
+
+def occurred_at(metadata: dict[str, Any] | str, recorded_at: str) -> str:
+    """When the event happened: an imported event's source time (metadata "occurred_at"), else when it was
+    recorded. Kept in the metadata so the stored row (and its hash) has the same layout for every event."""
+    if isinstance(metadata, str):
+        if '"occurred_at"' not in metadata:  # the common case, without parsing the text
+            return recorded_at
+        metadata = _loads(metadata)
+    return metadata.get("occurred_at") or recorded_at
 
 
 @dataclass(frozen=True)
@@ -177,11 +188,16 @@ class RecordedEvent:
     def event(self) -> Event:
         return event_class(self.type).from_data(self.data)
 
+    @property
+    def occurred_at(self) -> str:
+        return occurred_at(self.metadata, self.recorded_at)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "position": self.position, "id": self.id, "type": self.type, "version": self.version,
             "stream": self.stream, "stream_version": self.stream_version, "data": self.data,
-            "metadata": self.metadata, "recorded_at": self.recorded_at, "hash": self.hash,
+            "metadata": self.metadata, "recorded_at": self.recorded_at, "occurred_at": self.occurred_at,
+            "hash": self.hash,
         }
 
 
@@ -351,10 +367,13 @@ class EventStore:
         expected_version: int | Expect = ANY,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        event_metadata: Sequence[dict[str, Any]] | None = None,
     ) -> list[RecordedEvent]:
         """Append `events` to `stream` atomically and return them as recorded, with their positions.
 
         A retried `idempotency_key` returns the events the first call recorded and appends nothing.
+        `event_metadata` (one dict per event, or None) adds to `metadata` what differs between the events of one
+        append: an import's source id and source time ("occurred_at") of each comment.
         """
         if not STREAM_KEY.match(stream or ""):
             raise InvalidStream(f"invalid stream name {stream!r}")
@@ -367,6 +386,11 @@ class EventStore:
         if idempotency_key is not None:
             meta.setdefault("idempotency_key", idempotency_key)
         meta_json = canonical_json(meta)
+        if event_metadata is not None:
+            if len(event_metadata) != len(events):
+                raise StoreError("event_metadata needs one entry per event")
+            meta = [{**meta, **extra} if extra else meta for extra in event_metadata]
+            meta_json = [canonical_json(m) for m in meta]
 
         conn = self.connection
         if conn.vendor == "postgresql" and not conn.in_atomic_block and conn.get_autocommit():
@@ -420,6 +444,7 @@ class EventStore:
     @staticmethod
     def _record(stream, events, expected_version, found, meta, meta_json):
         """Check the expected version against `found` (stream version, head position, head hash); build the rows."""
+        metas, metas_json = meta, meta_json
         current = int(found[0])
         if expected_version is NO_STREAM:
             ok = current == 0
@@ -432,7 +457,10 @@ class EventStore:
         position, previous = (int(found[1]), found[2]) if found[1] is not None else (0, GENESIS_HASH)
         recorded_at = now_iso()
         rows, recorded = [], []
+        shared = not isinstance(meta_json, list)  # one metadata for every event, or one each (event_metadata)
         for offset, ev in enumerate(events, start=1):
+            if not shared:
+                meta, meta_json = metas[offset - 1], metas_json[offset - 1]
             position += 1
             event_id = str(uuid.uuid4())
             data = _event_data(ev)
@@ -494,7 +522,7 @@ class EventStore:
 
         A rebuild reads the whole log; leaving out the columns no projector looks at, and building a plain tuple
         instead of a frozen dataclass, halves the read."""
-        sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at FROM threadlog_events"
+        sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at, metadata FROM threadlog_events"
                " WHERE position > %s" + (" AND position <= %s" if until is not None else "")
                + " ORDER BY position LIMIT %s")
         while True:
@@ -502,16 +530,17 @@ class EventStore:
                 cur.execute(sql, [after, until, batch] if until is not None else [after, batch])
                 rows = cur.fetchall()
             current = _current_versions()
-            for position, stream, stream_version, type_, version, data, recorded_at in rows:
+            for position, stream, stream_version, type_, version, data, recorded_at, metadata in rows:
+                when = occurred_at(metadata, recorded_at)
                 if current.get(type_) == version:  # the common case, inline: a rebuild reads every event
                     try:
                         parsed = _orjson_loads(data)
                     except orjson.JSONDecodeError:
                         parsed = json.loads(data)
-                    yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at)
+                    yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at, when)
                 else:
                     yield ProjectionEvent(position, stream, stream_version, type_, *_decode(type_, version, data),
-                                          recorded_at)
+                                          recorded_at, when)
             if len(rows) < batch:
                 return
             after = rows[-1][0]

@@ -203,3 +203,6 @@ class VoteCast(Event):
 from . import moderation as _moderation  # noqa: E402,F401  (registers the moderation events)
 
 from . import formats as _formats  # noqa: E402,F401  (CommentPosted v3, CommentEdited v2: registered on import)
+from . import imported as _imported  # noqa: E402,F401  ThreadOpened v2, VotesImported (imports)
+
+from . import subscriptions as _subscriptions  # noqa: E402,F401  (registers its event types)

@@ -199,12 +199,18 @@ def comments_page_at(
     store: EventStore, *, key: str, position: int, sort: str, cursor: str | None, limit: int
 ) -> Page | None:
     """The same page, computed from a replay of the thread's events up to `position` (time travel)."""
-    state = thread_state_at(store, key=key, position=position)
+    return page_of_state(thread_state_at(store, key=key, position=position), key=key, sort=sort, cursor=cursor,
+                         limit=limit, using=store.using)
+
+
+def page_of_state(state: MemoryState, *, key: str, sort: str, cursor: str | None, limit: int,
+                  using: str = "default") -> Page | None:
+    """A page of a replayed thread (at a position, or at a time: projections.occurred)."""
     thread = state.thread(key)
     if thread is None:
         return None
     # What moderators have taken from the public since stays taken, in the past too.
-    for cid, status in (CommentView.objects.using(store.using).filter(thread_key=key)
+    for cid, status in (CommentView.objects.using(using).filter(thread_key=key)
                         .exclude(status="published").values_list("id", "status")):
         if cid in state.comments:
             state.comments[cid].status = status

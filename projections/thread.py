@@ -100,7 +100,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     cid = data.get("comment_id") if ev.type != "CommentPosted" else None
     was_public = moderation.is_public(state.comment(cid)) if cid else False
     if ev.type == "ThreadOpened":
-        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.recorded_at)
+        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.occurred_at)
     elif thread is None:
         return None  # an event of a stream that is not a thread: not ours
     elif ev.type == "CommentPosted":
@@ -112,7 +112,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             position=ev.position, author_id=data["author_id"],
             author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
             body=data["body"], body_html=render_html(data["body"], data.get("format", "plain")) if render else None,
-            created_at=ev.recorded_at, format=data.get("format", "plain"),
+            created_at=ev.occurred_at, format=data.get("format", "plain"),
         )
         if held:
             moderation.hold_new(state, comment)
@@ -146,6 +146,14 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
                     state.put_comment(parent)
             thread.comment_count -= was_public
             state.put_comment(comment)
+    elif ev.type == "VotesImported":  # a source's vote totals: added to the readers' own votes (events.imported)
+        for comment_id, up, down in data["votes"]:
+            voted = state.comment(comment_id)
+            if voted is not None:
+                voted.up += int(up)
+                voted.down += int(down)
+                voted.score = voted.up - voted.down
+                state.put_comment(voted)
     elif ev.type == "VoteCast":
         comment = state.comment(data["comment_id"])
         if comment is not None:

@@ -25,18 +25,26 @@ def serve(host: str, port: int, workers: int = 1, *, access_log: bool = True) ->
     # daphne logs each request at verbosity 1 (its default), as plain text: with LOG_FORMAT=json the requests are
     # logged by threadlog.ops.middleware instead.
     quiet = [] if access_log and os.environ.get("LOG_FORMAT", "text") != "json" else ["--verbosity", "0"]
-    if workers <= 1:
-        from daphne.cli import CommandLineInterface
+    from threadlog.notifications.runner import spawn_for_server
 
-        CommandLineInterface().run(["-b", host, "-p", str(port), *quiet, APPLICATION])
-        return 0
-    from threadlog.ops.metrics import multiprocess_env, remove_multiprocess_dir
-
-    metrics_dir = multiprocess_env(workers)  # the workers' Prometheus samples, summed by /metrics
+    notifier = spawn_for_server()  # e-mail notifications: a child process (NOTIFIER=off: none)
     try:
-        return serve_workers(host, port, workers, quiet)
+        if workers <= 1:
+            from daphne.cli import CommandLineInterface
+
+            CommandLineInterface().run(["-b", host, "-p", str(port), *quiet, APPLICATION])
+            return 0
+        from threadlog.ops.metrics import multiprocess_env, remove_multiprocess_dir
+
+        metrics_dir = multiprocess_env(workers)  # the workers' Prometheus samples, summed by /metrics
+        try:
+            return serve_workers(host, port, workers, quiet)
+        finally:
+            remove_multiprocess_dir(metrics_dir)
     finally:
-        remove_multiprocess_dir(metrics_dir)
+        if notifier is not None and notifier.poll() is None:
+            notifier.terminate()
+            notifier.wait(10)
 
 
 def _listen(host: str, port: int) -> socket.socket:

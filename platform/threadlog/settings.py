@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "events",
     "projections",
     "threadlog",
+    "threadlog.notifications",
     "threadlog.security",
 ]
 
@@ -279,4 +280,24 @@ THREADLOG_SECURITY = {
 THREADLOG_OPS = {
     "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),  # unset: /metrics for staff sessions only
     "READY_MAX_LAG": int(os.environ.get("READY_MAX_LAG", "1000")),  # /readyz: 503 past this many events behind
+}
+
+# --- e-mail and notifications (threadlog/notifications, docs/notifications.md) ----------------------------
+from threadlog.notifications.config import email_settings, notifier_mode, site_url  # noqa: E402
+
+globals().update(email_settings(VAR_DIR))  # EMAIL_BACKEND, EMAIL_HOST, … from EMAIL_URL (unset: var/mail/)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "threadlog <threadlog@localhost>")
+# The base of links in e-mails: SITE_URL (above), or where `threadlog serve` listens (http://HOST:PORT).
+SITE_LINK_URL = site_url()
+NOTIFY = {
+    # 0: one message per comment at once; N: at most one message per subscriber per N seconds, listing all new.
+    "DIGEST_SECONDS": int(os.environ.get("NOTIFY_DIGEST_SECONDS", "0")),
+    "MODE": notifier_mode(),  # NOTIFIER=off: this server does not decide or send (a `threadlog notify` does)
+    "MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8")),  # then a message is given up, visibly
+    "RETRY_SECONDS": float(os.environ.get("NOTIFY_RETRY_SECONDS", "30")),  # first back-off, doubled per failure
+    "POLL_SECONDS": float(os.environ.get("NOTIFY_POLL_SECONDS", "0.5")),
+    "SMTP_CONNECTIONS": max(1, int(os.environ.get("NOTIFY_SMTP_CONNECTIONS", "4"))),  # senders at once
+    "CONFIRM_DAYS": 7,
+    "RESEND_SECONDS": 600,  # a confirmation goes to one address at most once per 10 minutes
+    "SIGNIN_SECONDS": 900,
 }

@@ -11,6 +11,8 @@ from threadlog.staff import session
 
 api.add_router("/session", session.router)
 api.add_router("", moderation_api.router)
+from threadlog.imports import admin_views as import_admin
+from threadlog.notifications import urls as notification_urls  # also adds its API router
 
 urlpatterns = [
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
@@ -29,6 +31,10 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit-log"),
     path("audit/comment/<str:comment_id>", audit_views.audit_comment, name="audit-comment"),
     path("audit/thread/<str:key>", audit_views.audit_thread, name="audit-thread"),
+    path("admin/import-comments/", import_admin.import_comments, name="import-comments"),  # before admin/
+    path("audit/actor/<str:actor>", audit_views.audit_actor, name="audit-actor"),
+    path("audit/chain", audit_views.audit_chain, name="audit-chain"),
     path("admin/", admin.site.urls),
     path("moderation", moderation_pages.queue_page, name="moderation"),
+    *notification_urls.urlpatterns,
 ]

@@ -10,6 +10,7 @@ import { installModeration } from './moderation-ui.js';
 import { attachFormatting, editableSource } from './formatting.js';
 import { permalinkHref, watchPermalinks } from './permalink.js';
 import { paintAvatar } from './avatar.js';
+import { attachSubscriptions } from './subscribe.js';
 
 const PAGE_SIZE = 20;
 const INDENT_DEPTH = 3; // replies are indented up to this depth, deeper ones line up with it
@@ -84,8 +85,6 @@ function saveGuest(guest) {
 }
 
 const ICON_BUBBLE = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z';
-const ICON_BELL = 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 '
-  + '0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z';
 
 function icon(path, cls) {
   const ns = 'http://www.w3.org/2000/svg';
@@ -149,18 +148,12 @@ export class CommentSection {
     const id = (name) => `${this.uid}-${name}`;
     this.root = h('div', { class: 'tl-root', 'data-thread': this.key });
 
-    // Header: live count, connection state, readers, and the (not yet wired) subscription control.
+    // Header: live count, connection state, readers, and the subscription control (subscribe.js).
     this.headCount = h('span', { class: 'tl-head-count', text: '…' });
     this.connection = h('span', { class: 'tl-conn', 'data-state': 'connecting', role: 'status' },
       h('span', { class: 'tl-dot', 'aria-hidden': 'true' }), h('span', { class: 'tl-conn-text', text: 'Connecting…' }));
     this.readers = h('span', { class: 'tl-readers', hidden: true });
-    const subscribe = h('div', { class: 'tl-subscribe' },
-      icon(ICON_BELL, 'tl-icon'),
-      h('label', { class: 'tl-sub-label', for: id('sub') }, 'Subscribe'),
-      h('select', { id: id('sub'), disabled: true, 'aria-describedby': id('sub-note') },
-        h('option', { text: 'Notify of new follow-up comments' }),
-        h('option', { text: 'Notify of new replies to my comments' })),
-      h('span', { class: 'tl-note', id: id('sub-note'), text: 'Notifications are not available yet.' }));
+    const subscribe = h('div', { class: 'tl-subscribe' }); // filled by subscribe.js
     const head = h('div', { class: 'tl-head' }, subscribe,
       h('div', { class: 'tl-meta' }, this.headCount, this.readers, this.connection));
 
@@ -225,6 +218,7 @@ export class CommentSection {
     this.root.append(head, this.formHome, bar, this.resort, this.listError, this.list, this.empty, this.more,
       this.bubble, this.live);
     container.replaceChildren(this.root);
+    this.subscriptions = attachSubscriptions(this, subscribe);
 
     this.root.addEventListener('click', (e) => this.onClick(e));
     this.root.addEventListener('keydown', (e) => this.onKeydown(e));
@@ -253,6 +247,7 @@ export class CommentSection {
     for (let wait = 1_000; (await this.load({ reset: true })) === false; wait = Math.min(wait * 2, 30_000)) {
       await new Promise((resolve) => { setTimeout(resolve, wait); });
     }
+    this.subscriptions.loaded();
     this.feed.start();
     this.clock = setInterval(() => this.tick(), 20_000);
     watchPermalinks(this); // #comment-<id> (permalink.js)
@@ -532,6 +527,9 @@ export class CommentSection {
         break;
       case 'error':
         if (window.console) console.warn('threadlog:', frame.code, frame.message);
+        break;
+      case 'notice':
+        this.subscriptions.notice(frame);
         break;
       default:
         break;
@@ -934,6 +932,7 @@ export class CommentSection {
       const held = result.comment.status === 'pending';
       this.say(held ? 'Your comment was sent and awaits a moderator.'
         : wasReply ? 'Your reply was posted.' : 'Your comment was posted.');
+      this.subscriptions.afterPost(result.comment, email);
     } catch (err) {
       this.formError.textContent = err.message;
     } finally {

@@ -1,12 +1,12 @@
 // Comment counts on a site's index page: every element with data-threadlog-count gets "8 comments".
 //
-//   <a href="/posts/hello/" data-threadlog-count></a>          the key of the page it links to (thread_key.js)
+//   <a href="/posts/hello/" data-threadlog-count></a>          the key of the page it links to (threadkey.js)
 //   <span data-threadlog-count="posts~hello~"></span>          a key given outright
 //   <span data-threadlog-count></span>                          (not a link) the key of this page
 //
 // One GET /api/counts for the whole page (one per 100 different threads). Loaded by /count.js.
 
-import { threadKey } from './thread_key.js';
+import { threadKey } from './threadkey.js';
 
 const MAX_KEYS = 100;
 const KEY = /^[A-Za-z0-9._~-]{1,200}$/;
@@ -14,7 +14,7 @@ const KEY = /^[A-Za-z0-9._~-]{1,200}$/;
 export function keyOf(el) {
   const given = el.getAttribute('data-threadlog-count');
   if (given) return given;
-  if (el.tagName === 'A' && el.getAttribute('href')) return threadKey(el.href);
+  if (el.tagName === 'A' && el.getAttribute('href')) return threadKey(new URL(el.href, window.location.href));
   return threadKey(window.location);
 }
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from threadlog.commands import Actor
+from threadlog.notifications.readers import session_reader
 
 VOTER_COOKIE = "tl_voter"
 AUTHOR_COOKIE = "tl_author"
@@ -80,5 +81,6 @@ def identify(request: HttpRequest) -> Identity:
         return Identity(voter=actor, author=actor, is_staff=actor.is_staff)
     new: dict[str, str] = {}
     voter = Actor(f"guest:{_cookie(request, VOTER_COOKIE, new)}", request_id=request_id, ip_hash=ip)
-    author = Actor(f"guest:{_cookie(request, AUTHOR_COOKIE, new)}", request_id=request_id, ip_hash=ip)
+    reader = session_reader(request)  # signed in by e-mail: comments are the reader's, on every device
+    author = Actor(reader or f"guest:{_cookie(request, AUTHOR_COOKIE, new)}", request_id=request_id, ip_hash=ip)
     return Identity(voter=voter, author=author, new_cookies=new, secure=request.is_secure())

@@ -14,12 +14,13 @@ from ninja.errors import HttpError, ValidationError
 from events.people import KeyRing, forget_erased, reveal
 from events.store import THREAD_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
-from projections import queries
+from projections import occurred, queries
 from projections.models import CommentView, ThreadView, VoteView
 from projections.render import prepare as prepare_body
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
 from threadlog.serving import expensive, history_pages
+from threadlog.notifications.readers import identities
 
 from . import ratelimit
 from .cors import error_response
@@ -113,6 +114,16 @@ def _uuid(value: str, what: str) -> str:
         raise ApiError(404, f"{what}_not_found", f"no {what} {value!r}") from None
 
 
+def _moment(raw: str | None) -> str | None:
+    """`at=` given as an ISO-8601 time rather than a position: the time in the log's form (else None)."""
+    if not raw or raw.isdigit() or raw.lstrip("-").isdigit():
+        return None
+    try:
+        return occurred.parse_moment(raw)
+    except occurred.BadTime as exc:
+        raise ApiError(400, "invalid_parameter", f"at: {exc}") from None
+
+
 def _int(request: HttpRequest, name: str, default: int | None, lo: int, hi: int) -> int | None:
     raw = request.GET.get(name)
     if raw is None or raw == "":
@@ -150,11 +161,17 @@ def thread_comments(request: HttpRequest, key: str, response: HttpResponse):
     if sort not in queries.SORTS:
         raise ApiError(400, "invalid_sort", f"sort must be one of {', '.join(queries.SORTS)}")
     limit = _int(request, "limit", 50, 1, queries.MAX_LIMIT)
-    at = _int(request, "at", None, 0, 2**62)
+    moment = _moment(request.GET.get("at"))
+    at = None if moment else _int(request, "at", None, 0, 2**62)
     cursor = request.GET.get("cursor") or None
     who = identify(request)
     try:
-        if at is not None:
+        if moment is not None:  # a time: the events that had occurred by then (imported ones at their source time)
+            page = expensive.offload("time_travel", history_pages.comments_page_at_time, key=key, moment=moment,
+                                     sort=sort, cursor=cursor, limit=limit)
+            if page is None:
+                raise ApiError(404, "thread_not_found", f"no thread {key!r} at {moment}")
+        elif at is not None:
             page = expensive.offload("time_travel", history_pages.comments_page_at, key=key, position=at,
                                      sort=sort, cursor=cursor, limit=limit)
             if page is None:
@@ -182,7 +199,7 @@ def _mark_mine(comments: list[dict[str, Any]], *, author_id: str, voter_id: str)
     if not by_id:
         return
     ids = list(by_id)
-    mine = CommentView.objects.filter(id__in=ids, author_id=author_id).values_list("id", flat=True)
+    mine = CommentView.objects.filter(id__in=ids, author_id__in=identities(author_id)).values_list("id", flat=True)
     for comment_id in mine:
         if not by_id[comment_id]["deleted"]:
             by_id[comment_id]["mine"] = True

@@ -24,6 +24,7 @@ from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
 from projections.state import CommentRow, MemoryState, ThreadRow
 from projections.ranking import epoch_seconds
+from threadlog.notifications.readers import owns
 
 from threadlog.moderation import rules
 from threadlog.ops import metrics
@@ -70,6 +71,13 @@ _after_commit: list[Callable[[int], None]] = []
 def on_appended(callback: Callable[[int], None]) -> None:
     """Register a callback run after each commit that appended (the live publisher's doorbell)."""
     _after_commit.append(callback)
+
+
+def announce(last: int, using: str) -> None:
+    """Ring the on_appended doorbells once the current transaction commits: for appends made outside `handle`
+    (an import's, commands.importing), which commit many appends at once."""
+    for callback in _after_commit:
+        transaction.on_commit(lambda cb=callback: cb(last), using=using)
 
 
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
@@ -161,7 +169,7 @@ def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: s
 def _may_change(comment: CommentRow, actor: Actor) -> None:
     if actor.is_staff:
         return
-    if comment.author_id != actor.id:
+    if comment.author_id != actor.id and not owns(actor.id, comment.author_id):
         raise CommandError("not_author", "only the comment's author (or a moderator) may change it", 403)
     window = settings.THREADLOG["EDIT_WINDOW_SECONDS"]
     age = datetime.now(timezone.utc).timestamp() - epoch_seconds(comment.created_at)

@@ -21,6 +21,8 @@ from events.store import THREAD_KEY, get_store
 from projections.models import LiveFrame, ThreadView
 from threadlog.ops import metrics
 
+from threadlog.notifications import notices
+
 from .publisher import get_publisher
 
 CLOSE_SLOW_READER = 4008
@@ -94,6 +96,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         publisher = get_publisher()
         await publisher.register(self)  # subscribe first …
         self.registered = True
+        await notices.register(self)  # and to this browser's personal notices (a reply to them)
         if after is None:
             self.last_sent, _ = await thread_position(self.thread_key)
             await self.send(text_data=json.dumps({"type": "ready", "position": self.last_sent}))
@@ -215,6 +218,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def cleanup(self) -> None:
         if self.registered:
             self.registered = False
+            notices.unregister(self)
             await get_publisher().unregister(self)
         sender = getattr(self, "sender", None)
         if sender is not None and sender is not asyncio.current_task():
