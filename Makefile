@@ -56,6 +56,8 @@ bench: install-test
 	$(PY) benchmarks/post.py
 	$(PY) benchmarks/fanout.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/latency.py
+	$(PY) benchmarks/markdown.py
 	$(PY) benchmarks/notify.py
 
 check-compose:

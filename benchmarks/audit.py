@@ -108,6 +108,9 @@ def main() -> None:
         travel[f"at_{round(fraction * 100)}pct"] = {"position": position, "seconds_median": round(statistics.median(runs), 3),
                                                   "seconds_max": round(max(runs), 3)}
     worst = max(v["seconds_max"] for v in travel.values())
+    from audit_pages import measure  # the workbench's thread page and incremental chain check (issue 20)
+
+    workbench = measure(key, head, 1, args.repeat)
     print(json.dumps({
         "events": report.checked,
         "build_seconds": round(build_s, 2),
@@ -119,6 +122,7 @@ def main() -> None:
         "time_travel_worst_seconds": worst,
         "time_travel_goal_seconds": 1.0,
         "time_travel_meets_goal": worst < 1.0,
+        "workbench": workbench,
     }, indent=2))
 
 

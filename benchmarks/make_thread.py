@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/make_thread.py [--key KEY] [--comments N] [--replies F] [--votes V] [--seed S]
 
 Comments are top-level or (a fraction F) replies to an earlier comment of the thread, up to 4 levels deep;
+half the bodies are Markdown and a tenth of those use it (MARKDOWN_SHARE, MARKUP_SHARE: most comments are plain sentences);
 V votes (+1 or -1, each by its own voter on a comment) are spread over the comments, more on early ones.
 Events are appended in batches (`--batch`, one append = one transaction with the expected stream version),
 then the projections are brought up to the head: by a full rebuild when the log held nothing else before
@@ -28,6 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ("thread comment reply vote sort page read model event log projection position stream version "
          "https://example.org/a link ok yes no maybe because").split()
+# Formatted bodies, as the page's form writes them: half the comments are Markdown (MARKDOWN_SHARE), and a few of
+# those use it (MARKUP_SHARE of them: a quote, emphasis, code, a link or a list); the rest is plain text.
+MARKDOWN_SHARE = 0.5
+MARKUP_SHARE = 0.1
+MARKUP = ("> {q}\n\n{b}", "{b} **{q}**", "*{q}* {b}", "{b} `{q}`", "[{q}](https://example.org/{q}) {b}",
+          "{b}\n\n- {q}\n- {q}")
 
 
 def setup_django(migrate: bool = True) -> None:
@@ -68,7 +75,8 @@ def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int |
     Like the write path's, each comment's author name and email are sealed with the author's key (one key per
     author, created in `using`), so reading them back costs what it costs on a real log."""
     from events.people import seal
-    from events.types import CommentPosted, ThreadOpened, VoteCast
+    from events.formats import CommentPosted
+    from events.types import ThreadOpened, VoteCast
 
     rng = random.Random(seed)
     votes = comments // 2 if votes is None else votes
@@ -87,10 +95,14 @@ def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int |
                 parent = candidate
         depth[cid] = depth[parent] + 1 if parent else 0
         body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 30)))
+        fmt = "markdown" if rng.random() < MARKDOWN_SHARE else "plain"
+        if fmt == "markdown" and rng.random() < MARKUP_SHARE:
+            body = rng.choice(MARKUP).format(q=rng.choice(WORDS[:14]), b=body)
         author = rng.randrange(max(comments // 10, 1))
         person = f"guest:bench{author}"  # the name sealed with the person's key, as the write path does
         sealed = seal(person, {"name": f"reader {author}", "email": f"reader{author}@example.com"}, using=using)
-        out.append(CommentPosted(comment_id=cid, body=body, author_id=person, parent_id=parent, sealed_author=sealed))
+        out.append(CommentPosted(comment_id=cid, body=body, author_id=person, parent_id=parent, sealed_author=sealed,
+                                 format=fmt))
         ids.append(cid)
         # Votes interleaved with the comments, on comments already posted (early ones get more).
         while votes and i + 1 >= next_vote and len(cast) < votes:

@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/post.py              # full run (~10 s per phase), one server process each
     .venv/bin/python benchmarks/post.py --workers 2  # two server processes on each side (one per core here)
     .venv/bin/python benchmarks/post.py --quick      # short run
+    .venv/bin/python benchmarks/post.py --database-url postgres://postgres@127.0.0.1:5432/postgres --workers 2
+                                                     # threadlog on PostgreSQL (a throw-away database there)
 
 Both servers run on loopback in the same run, each on a fresh SQLite database, with the same number of
 server processes (--workers, default 1):
@@ -13,7 +15,7 @@ server processes (--workers, default 1):
 
 Workload, identical for both (the client is N processes, one keep-alive http.client connection each, so
 the client is not the bottleneck):
-- post: top-level comments of ~230 characters with a link, author name and email, into one busy thread
+- post: top-level comments of ~230 characters of Markdown (bold, italic, a link), author name and email, into one busy thread
   (opened beforehand, so opening a thread is not measured); 1 and 8 concurrent clients.
 - vote: upvotes on a pool of comments, each one a real write: threadlog — each client is one guest voter
   (signed cookie) and switches +1/-1 when it comes round the pool again; Isso — one vote per IP, so each
@@ -21,8 +23,10 @@ the client is not the bottleneck):
 - read: the first page of a thread of 50 top-level comments each with one reply (100 comments):
   threadlog `GET /api/threads/{key}/comments?limit=50`, Isso `GET /?uri=/{key}&limit=50`.
 
-Reported per phase: requests/s, latency p50/p99 (ms), errors, and the server's CPU time per request (less
-sensitive to a busy machine than the rate). Ratios are ours / Isso (higher is better for rates).
+Reported per phase: requests/s, latency p50/p99 (ms), errors, the server's CPU time per request (less
+sensitive to a busy machine than the rate) and, for threadlog, the event loop's worst stall during the phase
+(`loop_worst_stall_ms`, from threadlog.serving.loopwatch: how much later than asked a 2 ms sleep on the serving
+loop woke up, worst over the phase and every server process). Ratios are ours / Isso (higher is better for rates).
 """
 from __future__ import annotations
 
@@ -42,8 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _servers  # noqa: E402
 from _servers import cpu_seconds, percentile  # noqa: E402
 
-BODY = ("Event sourcing keeps every change as an immutable fact; the read model is a cache you can rebuild. "
-        "See https://example.com/articles/event-sourcing for the long version. Comment {n} from client {c}.")
+# Markdown, which both render (threadlog: markdown-it-py + nh3; Isso: misaka + its sanitiser).
+BODY = ("Event sourcing keeps **every change** as an immutable fact; the read model is *a cache you can rebuild*. "
+        "See [the long version](https://example.com/articles/event-sourcing). Comment {n} from client {c}.")
 
 
 # --- the two servers' APIs, as the same operations -----------------------------------------------------
@@ -89,7 +94,8 @@ class Client:
         self.n += 1
         text = BODY.format(n=self.n, c=self.worker)
         if self.kind == "threadlog":
-            body = {"body": text, "author_name": f"Reader {self.worker}", "author_email": f"r{self.worker}@example.com"}
+            body = {"body": text, "author_name": f"Reader {self.worker}", "author_email": f"r{self.worker}@example.com",
+                    "format": "markdown"}
             if parent is not None:
                 body["parent_id"] = parent
             status, out = self.request("POST", f"/api/threads/{key}/comments", body)
@@ -164,6 +170,21 @@ def run_worker(kind: str, port: int, origin: str, worker: int, op: str, target: 
     return {"n": i, "errors": errors, "counted": counted, "latencies": latencies, "error_sample": error_sample}
 
 
+def loop_worst_stall_ms(server, first: int, last: int) -> float | None:
+    """The serving loops' worst stall in the wall-clock seconds first..last (threadlog only)."""
+    files = list(Path(server.tmp).glob("loop-*.json")) if hasattr(server, "tmp") else []
+    worst = None
+    for f in files:
+        try:
+            seconds = json.loads(f.read_text())["worst_ms_by_second"]
+        except (OSError, ValueError):
+            continue
+        for second, ms in seconds:
+            if first <= second <= last:
+                worst = ms if worst is None else max(worst, ms)
+    return worst
+
+
 def run_phase(server, kind: str, op: str, clients: int, target: dict, duration: float) -> dict:
     pids = server.all_pids()
     ctx = multiprocessing.get_context("fork")
@@ -174,6 +195,7 @@ def run_phase(server, kind: str, op: str, clients: int, target: dict, duration: 
                    for w in range(clients)]
         results = [f.result() for f in futures]
         cpu1 = sum(cpu_seconds(p) for p in pids)
+    time.sleep(1.1)  # the loop watcher writes its figures once a second
     n = sum(r["n"] for r in results)
     lat = [x for r in results for x in r["latencies"]]
     out = {
@@ -186,6 +208,8 @@ def run_phase(server, kind: str, op: str, clients: int, target: dict, duration: 
         # includes the warm-up read of each client: a small overcount
         "server_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / max(1, n), 3),
     }
+    if kind == "threadlog":
+        out["loop_worst_stall_ms"] = loop_worst_stall_ms(server, int(start_at), int(start_at + duration))
     if op == "vote":
         out["votes_counted"] = sum(r["counted"] for r in results)
     sample = next((r["error_sample"] for r in results if r["error_sample"]), None)
@@ -242,6 +266,9 @@ def main() -> int:
     ap.add_argument("--isso-workers", type=int, default=None, help="gunicorn worker processes for Isso (default --workers)")
     ap.add_argument("--isso-threads", type=int, default=8, help="threads per gunicorn worker (default 8)")
     ap.add_argument("--only", choices=["threadlog", "isso"], help="benchmark one server only")
+    ap.add_argument("--database-url", default=None,
+                    help="threadlog's database: a postgres:// URL (a throw-away database is made on that server) or "
+                         "sqlite:///path (default: a fresh SQLite file)")
     args = ap.parse_args()
     duration = args.duration or (2.0 if args.quick else 10.0)
     args.isso_workers = args.isso_workers or args.workers
@@ -257,17 +284,27 @@ def main() -> int:
         "client": "N processes x 1 keep-alive http.client connection",
     }
     servers = []
+    pg = None
     try:
         if args.only != "isso":
             tmp = _servers.temp_dir("bench-post-threadlog-")
             redis = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9") if args.workers > 1 else None
-            ours = _servers.ThreadlogServer(tmp, workers=args.workers, redis_url=redis).start()
+            url = args.database_url
+            if url and url.startswith(("postgres://", "postgresql://")):
+                pg = _servers.PostgresDatabase(url)
+                url = pg.url
+            ours = _servers.ThreadlogServer(tmp, workers=args.workers, redis_url=redis, database_url=url,
+                                            env={"LOOP_WATCH_FILE": str(tmp / "loop-{pid}.json")}).start()
             servers.append(ours)
             print("threadlog …", file=sys.stderr)
             layer = "Redis channel layer" if redis else "in-memory channel layer"
-            result["threadlog"] = {"server": f"daphne, {args.workers} process(es), SQLite (WAL), {layer}",
+            database = "PostgreSQL" if pg else "SQLite (WAL)"
+            result["threadlog"] = {"server": f"daphne, {args.workers} process(es), {database}, {layer}",
                                    **bench_server(ours, "threadlog", phases, duration, pool_size)}
             ours.stop()
+            if pg:
+                pg.drop()
+                pg = None
         if args.only != "threadlog":
             tmp = _servers.temp_dir("bench-post-isso-")
             isso = _servers.IssoServer(tmp, workers=args.isso_workers, threads=args.isso_threads).start()
@@ -281,6 +318,8 @@ def main() -> int:
     finally:
         for s in servers:
             s.stop()
+        if pg:
+            pg.drop()
     if "threadlog" in result and "isso" in result:
         ratios = {}
         for op, clients in phases:

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 from .store import _INSERT, GENESIS_HASH, SELECT_COLUMNS, EventStore, RecordedEvent, canonical_json, chain_hash
 from .store import _row_to_event as row_to_event
 from .people import KeyRing, reveal
+from .moderation import MODERATION_TYPES
 
 RAW_COLUMNS = SELECT_COLUMNS  # the stored row, id as text
 
@@ -49,8 +50,10 @@ def iter_raw(store: EventStore, after: int = 0, batch: int = 10_000) -> Iterator
         after = rows[-1][0]
 
 
-def verify_rows(rows: Iterable[tuple], progress: Callable[[int], None] | None = None) -> ChainReport:
-    previous, expected, checked = GENESIS_HASH, 1, 0
+def verify_rows(rows: Iterable[tuple], progress: Callable[[int], None] | None = None, *,
+                previous: str = GENESIS_HASH, after: int = 0) -> ChainReport:
+    """Check rows in order; `previous`/`after` start from a verified position (events.chain) instead of 0."""
+    previous, expected, checked = previous, after + 1, 0
     sha = chain_hash
     for position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, stored in rows:
         position = int(position)
@@ -131,35 +134,49 @@ class HistoryEntry:
     type: str
     actor: str
     summary: str
-    diff: str = ""
+    diff: str = ""  # unified diff of an edit (the CLI prints it); the posted body for CommentPosted
+    before: str = ""  # the body before and after an edit (the audit page draws its own diff)
+    after: str = ""
+    vote: int | None = None  # a vote's value
+    reason: str = ""  # a deletion's or moderation step's reason
+    stream: str = ""
 
 
 def comment_history(store: EventStore, comment_id: str) -> list[HistoryEntry]:
-    """Posted, each edit with a diff of the text, each vote (who, when, value), deletion."""
+    """Posted, each edit with a diff of the text, each vote (who, when, value), deletion, moderation steps
+    (any other event naming the comment, described by its type and data)."""
+    from .describe import describe
+
     entries: list[HistoryEntry] = []
     body = ""
     keys = KeyRing(store.using)
     for ev in comment_events(store, comment_id):
         actor = str(ev.metadata.get("actor", ""))
         d = reveal(ev.as_dict(), keys)["data"]
+        entry = HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, describe(ev, d),
+                             reason=str(d.get("reason") or ""), stream=ev.stream)
         if ev.type == "CommentPosted":
             body = d["body"]
             where = f"reply to {d['parent_id']}" if d.get("parent_id") else "top-level"
-            entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor,
-                                        f"posted by {d['author_name']} ({where}) in {ev.stream}", body))
+            entry.summary = f"posted by {d['author_name']} ({where}) in {ev.stream}"
+            entry.diff = entry.after = body
         elif ev.type == "CommentEdited":
-            diff = "\n".join(difflib.unified_diff(body.splitlines(), d["body"].splitlines(), "before", "after",
-                                                  lineterm=""))
-            body = d["body"]
-            entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, "edited", diff))
+            entry.diff = "\n".join(difflib.unified_diff(body.splitlines(), d["body"].splitlines(), "before",
+                                                        "after", lineterm=""))
+            entry.before, entry.after, body = body, d["body"], d["body"]
+            entry.summary = "edited"
         elif ev.type == "VoteCast":
             label = {1: "up", -1: "down", 0: "retracted"}.get(int(d["value"]), str(d["value"]))
-            entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, f"vote {label} by {d['voter']}"))
+            entry.summary, entry.vote = f"vote {label} by {d['voter']}", int(d["value"])
         elif ev.type == "CommentDeleted":
             why = f": {d['reason']}" if d.get("reason") else ""
-            entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, f"deleted by {d['deleted_by']}{why}"))
-        else:
-            entries.append(HistoryEntry(ev.position, ev.recorded_at, ev.type, actor, ev.type))
+            entry.summary = f"deleted by {d['deleted_by']}{why}"
+            entry.before = body
+        elif ev.type in MODERATION_TYPES:  # who decided (or reported) and why
+            who = d.get("moderator") or d.get("reporter") or actor
+            why = f": {d['reason']}" if d.get("reason") else ""
+            entry.summary = f"{ev.type} by {who}{why}"
+        entries.append(entry)
     return entries
 
 
@@ -168,15 +185,20 @@ def comment_history(store: EventStore, comment_id: str) -> list[HistoryEntry]:
 
 def export_lines(store: EventStore, progress: Callable[[int], None] | None = None) -> Iterator[str]:
     """One stored event per line, exactly as stored (version not upcast), hash included."""
-    for n, (position, id_, stream, sv, type_, version, data, metadata, recorded_at, hash_) in enumerate(
-            iter_raw(store), 1):
-        yield canonical_json({
-            "position": int(position), "id": str(id_), "stream": stream, "stream_version": int(sv),
-            "type": type_, "version": int(version), "data": json.loads(data), "metadata": json.loads(metadata),
-            "recorded_at": recorded_at, "hash": hash_,
-        })
+    for n, row in enumerate(iter_raw(store), 1):
+        yield export_line(row)
         if progress is not None:
             progress(n)
+
+
+def export_line(row: tuple) -> str:
+    """A stored row (RAW_COLUMNS) as one line of `threadlog export` (the audit page's JSONL export too)."""
+    position, id_, stream, sv, type_, version, data, metadata, recorded_at, hash_ = row
+    return canonical_json({
+        "position": int(position), "id": str(id_), "stream": stream, "stream_version": int(sv),
+        "type": type_, "version": int(version), "data": json.loads(data), "metadata": json.loads(metadata),
+        "recorded_at": recorded_at, "hash": hash_,
+    })
 
 
 class ImportRefused(Exception):

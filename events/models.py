@@ -53,3 +53,20 @@ class PersonKey(models.Model):
 
     class Meta:
         db_table = "threadlog_person_key"
+
+
+class ChainCheckpoint(models.Model):
+    """How far the hash chain has been verified (events.chain): one row, moved forward as new events are checked.
+
+    Not part of the log and not append-only: it is a cache of a verification's result, which `threadlog audit
+    verify` can always recompute from position 0."""
+
+    name = models.CharField(max_length=40, primary_key=True)  # "chain"
+    position = models.BigIntegerField(default=0)  # verified through this position (0: nothing yet)
+    hash = models.CharField(max_length=64)  # that position's hash
+    checked_at = models.CharField(max_length=32)  # ISO-8601 UTC, when the verification last reached the head
+    bad_position = models.BigIntegerField(null=True)  # the first position that does not fit, if any
+    reason = models.CharField(max_length=200, default="")
+
+    class Meta:
+        db_table = "threadlog_chain_checkpoint"

@@ -22,10 +22,9 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Sequence
 
 import orjson
-from django.db import OperationalError, connections, transaction
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
+from django.db import connections, transaction
 
+from . import early_release
 from .sql import qmark, sqlite_file
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
@@ -74,12 +73,6 @@ class Expect(enum.Enum):
 
 ANY = Expect.ANY
 NO_STREAM = Expect.NO_STREAM
-
-
-class WouldWait(Exception):
-    """A writer that must not wait (the event loop: EventStore.append_lock_taken) would have to: SQLite's write
-    lock is held by a connection outside the append lock, or the read model must catch up first. Nothing was
-    written; the caller runs the request again where waiting is allowed."""
 
 
 class StoreError(Exception):
@@ -163,6 +156,17 @@ class ProjectionEvent(NamedTuple):
     version: int
     data: dict[str, Any]
     recorded_at: str
+    occurred_at: str = ""  # the source's time (an import), else recorded_at (see `occurred_at`)
+
+
+def occurred_at(metadata: dict[str, Any] | str, recorded_at: str) -> str:
+    """When the event happened: an imported event's source time (metadata "occurred_at"), else when it was
+    recorded. Kept in the metadata so the stored row (and its hash) has the same layout for every event."""
+    if isinstance(metadata, str):
+        if '"occurred_at"' not in metadata:  # the common case, without parsing the text
+            return recorded_at
+        metadata = _loads(metadata)
+    return metadata.get("occurred_at") or recorded_at
 
 
 @dataclass(frozen=True)
@@ -184,11 +188,16 @@ class RecordedEvent:
     def event(self) -> Event:
         return event_class(self.type).from_data(self.data)
 
+    @property
+    def occurred_at(self) -> str:
+        return occurred_at(self.metadata, self.recorded_at)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "position": self.position, "id": self.id, "type": self.type, "version": self.version,
             "stream": self.stream, "stream_version": self.stream_version, "data": self.data,
-            "metadata": self.metadata, "recorded_at": self.recorded_at, "hash": self.hash,
+            "metadata": self.metadata, "recorded_at": self.recorded_at, "occurred_at": self.occurred_at,
+            "hash": self.hash,
         }
 
 
@@ -263,18 +272,12 @@ class _LockFiles(dict):
 _lock_files = threading.local()
 
 
-def must_not_wait() -> bool:
-    """Whether this thread holds an append lock it took without waiting (append_lock_taken), to write without
-    ever waiting: its SQLite connections then give up at once on a busy database (WouldWait)."""
-    return getattr(_lock_files, "held", None) is not None
-
-
-@receiver(connection_created)
-def _no_busy_wait(sender, connection, **kwargs) -> None:
-    """A connection opened by a thread that must not wait returns SQLITE_BUSY at once instead of retrying for
-    up to the 30 s timeout (the event loop's connection, opened by its first write)."""
-    if connection.vendor == "sqlite" and must_not_wait():
-        connection.connection.execute("PRAGMA busy_timeout = 0")
+def _append_lock_held() -> set[str]:
+    """The database aliases whose append lock this thread holds now (inside write_transaction)."""
+    held = getattr(_lock_files, "held", None)
+    if held is None:
+        held = _lock_files.held = set()
+    return held
 
 
 def _lock_file(path: str) -> int:
@@ -310,17 +313,20 @@ class EventStore:
     def write_transaction(self) -> Iterator[None]:
         """A transaction holding the append lock: decide, append and project as one atomic step.
 
-        A thread that must not wait (it took the lock with append_lock_taken) gets WouldWait, not a wait,
-        when a connection that does not take the append lock (a session or admin write) holds SQLite's."""
-        with self._sqlite_queue(), contextlib.ExitStack() as stack:
+        On PostgreSQL, when it is the outermost transaction, the lock is released before the commit waits for
+        the disk, and this returns once the commit is on disk (events/early_release.py)."""
+        conn = self.connection
+        early = self.is_postgres and not conn.in_atomic_block and early_release.available(conn)
+        with self._sqlite_queue(), transaction.atomic(using=self.using):
+            self._lock(commit_early=early)
+            held = _append_lock_held()
+            held.add(self.using)
             try:
-                stack.enter_context(transaction.atomic(using=self.using))
-            except OperationalError as exc:
-                if must_not_wait() and "locked" in str(exc):
-                    raise WouldWait("SQLite's write lock is held by another connection") from exc
-                raise
-            self._lock()
-            yield
+                yield
+            finally:
+                held.discard(self.using)
+        if early:
+            early_release.wait_for_disk(conn)
 
     @contextlib.contextmanager
     def _sqlite_queue(self) -> Iterator[None]:
@@ -334,8 +340,8 @@ class EventStore:
         after this lock would be released)."""
         conn = self.connection
         name = sqlite_file(conn.settings_dict)
-        if name is None or conn.in_atomic_block or getattr(_lock_files, "held", None) == name:
-            yield  # (held: this thread took it beforehand, append_lock_taken)
+        if name is None or conn.in_atomic_block:
+            yield
             return
         fd = _lock_file(name + ".append-lock")
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -344,32 +350,11 @@ class EventStore:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
-    @contextlib.contextmanager
-    def append_lock_taken(self) -> Iterator[bool]:
-        """Take the append lock of this SQLite file now, only if no other writer holds it, and keep it for every
-        write transaction this thread runs until the block ends. Yields whether it was taken (never on PostgreSQL
-        or an in-memory database). For a caller that must not wait: the event loop (threadlog.asgi)."""
-        name = sqlite_file(self.connection.settings_dict)
-        if name is None or must_not_wait():
-            yield False
-            return
-        fd = _lock_file(name + ".append-lock")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        _lock_files.held = name
-        try:
-            yield True
-        finally:
-            _lock_files.held = None
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def _lock(self) -> None:
-        if self.is_postgres:
+    def _lock(self, *, commit_early: bool = False) -> None:
+        if self.is_postgres and self.using not in _append_lock_held():  # (held: an append inside write_transaction)
             with self.connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
+                cur.execute(early_release.LOCK_AND_COMMIT_EARLY if commit_early else
+                            "SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
         # SQLite: BEGIN IMMEDIATE (settings) already holds the single write lock.
 
     # --- writing ---------------------------------------------------------------------------------
@@ -382,10 +367,13 @@ class EventStore:
         expected_version: int | Expect = ANY,
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        event_metadata: Sequence[dict[str, Any]] | None = None,
     ) -> list[RecordedEvent]:
         """Append `events` to `stream` atomically and return them as recorded, with their positions.
 
         A retried `idempotency_key` returns the events the first call recorded and appends nothing.
+        `event_metadata` (one dict per event, or None) adds to `metadata` what differs between the events of one
+        append: an import's source id and source time ("occurred_at") of each comment.
         """
         if not STREAM_KEY.match(stream or ""):
             raise InvalidStream(f"invalid stream name {stream!r}")
@@ -398,6 +386,11 @@ class EventStore:
         if idempotency_key is not None:
             meta.setdefault("idempotency_key", idempotency_key)
         meta_json = canonical_json(meta)
+        if event_metadata is not None:
+            if len(event_metadata) != len(events):
+                raise StoreError("event_metadata needs one entry per event")
+            meta = [{**meta, **extra} if extra else meta for extra in event_metadata]
+            meta_json = [canonical_json(m) for m in meta]
 
         conn = self.connection
         if conn.vendor == "postgresql" and not conn.in_atomic_block and conn.get_autocommit():
@@ -451,6 +444,7 @@ class EventStore:
     @staticmethod
     def _record(stream, events, expected_version, found, meta, meta_json):
         """Check the expected version against `found` (stream version, head position, head hash); build the rows."""
+        metas, metas_json = meta, meta_json
         current = int(found[0])
         if expected_version is NO_STREAM:
             ok = current == 0
@@ -463,7 +457,10 @@ class EventStore:
         position, previous = (int(found[1]), found[2]) if found[1] is not None else (0, GENESIS_HASH)
         recorded_at = now_iso()
         rows, recorded = [], []
+        shared = not isinstance(meta_json, list)  # one metadata for every event, or one each (event_metadata)
         for offset, ev in enumerate(events, start=1):
+            if not shared:
+                meta, meta_json = metas[offset - 1], metas_json[offset - 1]
             position += 1
             event_id = str(uuid.uuid4())
             data = _event_data(ev)
@@ -525,7 +522,7 @@ class EventStore:
 
         A rebuild reads the whole log; leaving out the columns no projector looks at, and building a plain tuple
         instead of a frozen dataclass, halves the read."""
-        sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at FROM threadlog_events"
+        sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at, metadata FROM threadlog_events"
                " WHERE position > %s" + (" AND position <= %s" if until is not None else "")
                + " ORDER BY position LIMIT %s")
         while True:
@@ -533,16 +530,17 @@ class EventStore:
                 cur.execute(sql, [after, until, batch] if until is not None else [after, batch])
                 rows = cur.fetchall()
             current = _current_versions()
-            for position, stream, stream_version, type_, version, data, recorded_at in rows:
+            for position, stream, stream_version, type_, version, data, recorded_at, metadata in rows:
+                when = occurred_at(metadata, recorded_at)
                 if current.get(type_) == version:  # the common case, inline: a rebuild reads every event
                     try:
                         parsed = _orjson_loads(data)
                     except orjson.JSONDecodeError:
                         parsed = json.loads(data)
-                    yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at)
+                    yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at, when)
                 else:
                     yield ProjectionEvent(position, stream, stream_version, type_, *_decode(type_, version, data),
-                                          recorded_at)
+                                          recorded_at, when)
             if len(rows) < batch:
                 return
             after = rows[-1][0]

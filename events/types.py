@@ -200,5 +200,9 @@ class VoteCast(Event):
         if self.value not in (1, -1, 0):
             raise ValueError("VoteCast.value must be 1, -1 or 0")
 
+from . import moderation as _moderation  # noqa: E402,F401  (registers the moderation events)
+
+from . import formats as _formats  # noqa: E402,F401  (CommentPosted v3, CommentEdited v2: registered on import)
+from . import imported as _imported  # noqa: E402,F401  ThreadOpened v2, VotesImported (imports)
 
 from . import subscriptions as _subscriptions  # noqa: E402,F401  (registers its event types)

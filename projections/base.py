@@ -13,7 +13,9 @@ from django.db import connections, transaction
 from events.sql import execute, fetch_one
 from events.store import EventStore, RecordedEvent
 
+from . import queue
 from .models import LiveFrame
+from .queue import QUEUE_TYPES
 from .state import DatabaseState, MemoryState, insert_rows
 from .thread import FRAMES_WINDOW, apply, encode_frame
 
@@ -65,16 +67,20 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
     was = events[0].position - 1 if fresh and events else None
     done = checkpoint(using=using) if was is None else was
     state = DatabaseState(using)
+    queue_state = queue.QueueState(using)
     if known is not None:
         known(state)
     frames: list[tuple[int, str, int, str]] = []  # LiveFrame rows: position, thread, stream_version, frame
     pruned: dict[str, int] = {}  # thread -> the position at and below which its frames go
-    for ev in events:
+    last = len(events) - 1
+    for i, ev in enumerate(events):
         if ev.position <= done:
             continue
         if ev.position != done + 1:
             raise ProjectionBehind(f"projection gap: checkpoint {done}, next event {ev.position}")
-        frame = apply(state, ev)
+        frame = apply(state, ev, held=i < last and events[i + 1].type == "CommentHeld")
+        if ev.type in QUEUE_TYPES:
+            queue.apply(queue_state, state, ev)
         if frame is not None:
             frames.append((ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
             if ev.stream_version % FRAMES_WINDOW == 0:
@@ -83,6 +89,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
     erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
                       for row in state.memory.comments_by_author(ev.data["person"])}
     state.flush()
+    queue_state.flush()
     if frames:
         insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"], frames, using)
     if pruned:

@@ -1,12 +1,12 @@
 """A thread as it stood at any position, and what changed between two positions (for auditors)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
-from events.store import EventStore
+from events.store import EventStore, RecordedEvent
 
 from . import snapshots
-from .state import CommentRow, MemoryState
+from .state import CommentRow, MemoryState, ThreadRow
 
 
 def state_at(store: EventStore, key: str, position: int | None) -> MemoryState:
@@ -31,7 +31,8 @@ def render_tree(state: MemoryState, key: str, width: int = 100) -> str:
                 text = ""
             else:
                 edited = " (edited)" if row.edited_at else ""
-                head = (f"{pad}- {row.author_name} #{row.position} {row.created_at}{edited} "
+                status = f" ({row.status})" if row.status != "published" else ""  # held or removed by a moderator
+                head = (f"{pad}- {row.author_name} #{row.position} {row.created_at}{edited}{status} "
                         f"[+{row.up} -{row.down} = {row.score}]")
                 text = " ".join(row.body.split())
             lines.append(head)
@@ -73,3 +74,155 @@ def diff_states(before: MemoryState, after: MemoryState) -> ThreadDiff:
         if (old.up, old.down) != (new.up, new.down):
             diff.votes.append((old, new))
     return diff
+
+
+# --- one step of a thread's history (the audit page) ------------------------------------------------------
+
+# Fields every event moves (or that follow from others): not worth a line of their own in a step's changes.
+_QUIET = {"position", "edited_at", "body_html", "children", "reply_count", "score", "up", "down", "body", "deleted",
+          "author_name", "shown"}
+_QUIET_THREAD = {"stream_version", "last_position", "frames_pruned_through", "frames_mark", "comment_count"}
+
+
+@dataclass
+class Change:
+    """One thing a step changed, for a person: `kind` picks the colour, `words` says it."""
+
+    kind: str  # added, edited, deleted, votes, moderation, thread
+    words: str
+    comment: CommentRow | None = None
+    before: str = ""  # the text before an edit
+    after: str = ""  # and after it
+
+
+@dataclass
+class Step:
+    """A thread as it stood after the event at `position`, with that event and what it changed."""
+
+    key: str
+    event: RecordedEvent
+    state: MemoryState
+    changes: list[Change]
+    number: int  # the event's stream_version: step `number` of `steps`
+    steps: int
+    first: int  # position of the thread's first and last events
+    last: int
+    previous: int | None  # position of the thread's event before and after this one
+    next: int | None
+
+
+def _positions(store: EventStore, key: str, versions: list[int]) -> dict[int, int]:
+    marks = ", ".join(["%s"] * len(versions))
+    with store.connection.cursor() as cur:
+        cur.execute(f"SELECT stream_version, position FROM threadlog_events WHERE stream = %s "
+                    f"AND stream_version IN ({marks})", [key, *versions])
+        return {int(v): int(p) for v, p in cur.fetchall()}
+
+
+def position_of_step(store: EventStore, key: str, number: int) -> int | None:
+    """The position of the thread's `number`-th event (the slider counts events of the thread, not positions)."""
+    number = max(number, 1)
+    return _positions(store, key, [number]).get(number)
+
+
+def _version_at(store: EventStore, key: str, position: int | None) -> int:
+    """The stream_version of the thread's last event at or before `position` (0: none yet)."""
+    if position is None:
+        return store.stream_version(key)
+    with store.connection.cursor() as cur:
+        cur.execute("SELECT MAX(stream_version) FROM threadlog_events WHERE stream = %s AND position <= %s",
+                    [key, position])
+        row = cur.fetchone()
+    return int(row[0] or 0)
+
+
+def step_at(store: EventStore, key: str, position: int | None) -> Step | None:
+    """The thread at `position` (None: now) and the change its event made; None if it had no event by then.
+
+    Time travel happens once, to the event before (state_at, from a snapshot), and the step's own event is then
+    applied to that state: the diff comes from the rows that event touched, not from a second replay."""
+    import copy
+
+    from events.people import KeyRing
+
+    from .thread import apply
+
+    steps = store.stream_version(key)
+    number = _version_at(store, key, position) if position is not None else steps
+    if number == 0:
+        if steps == 0:
+            return None
+        number = 1  # before the thread's first event: show its first step
+    around = _positions(store, key, [1, number - 1, number + 1, steps])
+    event = store.read_stream(key, number - 1, limit=1)[0]
+    if number > 1:
+        state = state_at(store, key, around[number - 1])
+    else:
+        state = MemoryState(keys=KeyRing(store.using))
+    touched = [event.data.get("comment_id")] if isinstance(event.data.get("comment_id"), str) else []
+    target = state.comments.get(touched[0]) if touched else None
+    if target is None and touched and event.data.get("parent_id"):
+        touched.append(event.data["parent_id"])
+    before = {cid: copy.copy(state.comments[cid]) for cid in touched if cid in state.comments}
+    thread_before = copy.copy(state.threads.get(key))
+    apply(state, event, frames=False, render=False)
+    changes = _changes(event, before, {cid: state.comments.get(cid) for cid in touched}, thread_before,
+                       state.threads.get(key))
+    return Step(key, event, state, changes, number, steps, around.get(1, event.position),
+                around.get(steps, event.position), around.get(number - 1), around.get(number + 1))
+
+
+def _text(body: str, limit: int = 120) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _changes(event: RecordedEvent, before: dict[str, CommentRow], after: dict[str, CommentRow | None],
+             thread_before: ThreadRow | None, thread_after: ThreadRow | None) -> list[Change]:
+    out: list[Change] = []
+    data = event.data
+    if thread_before is None and thread_after is not None:
+        out.append(Change("thread", f"thread opened: {thread_after.title or thread_after.key!r}"))
+    elif thread_before is not None and thread_after is not None:  # fields other capabilities add (closed, …)
+        moved = [f"{f.name}: {getattr(thread_before, f.name)!r} → {getattr(thread_after, f.name)!r}"
+                 for f in fields(thread_after) if f.name not in _QUIET_THREAD
+                 and getattr(thread_before, f.name) != getattr(thread_after, f.name)]
+        if moved:
+            out.append(Change("moderation", f"{event.type}: thread " + "; ".join(moved)))
+    for cid, new in after.items():
+        if new is None:
+            continue
+        old = before.get(cid)
+        if old is None:
+            where = f"a reply to #{_short(new.parent_id)}" if new.parent_id else "a top-level comment"
+            out.append(Change("added", f"{new.author_name} posted {where}: “{_text(new.body)}”", new,
+                              after=new.body))
+            continue
+        if new.deleted and not old.deleted:
+            reason = f" (reason: {data['reason']})" if data.get("reason") else ""
+            out.append(Change("deleted", f"comment by {old.author_name} deleted by {data.get('deleted_by', '?')}"
+                                         f"{reason}", new, before=old.body))
+        elif new.body != old.body:
+            out.append(Change("edited", f"{new.author_name} edited their comment", new, before=old.body,
+                              after=new.body))
+        if (old.up, old.down) != (new.up, new.down):
+            value = data.get("value")
+            what = {1: "voted up", -1: "voted down", 0: "took back their vote"}.get(value, f"voted {value}")
+            out.append(Change("votes", f"{data.get('voter', 'someone')} {what} on {new.author_name}'s comment: "
+                                       f"▲{old.up} ▼{old.down} → ▲{new.up} ▼{new.down}", new))
+        moved = [f"{f.name}: {getattr(old, f.name)!r} → {getattr(new, f.name)!r}" for f in fields(new)
+                 if f.name not in _QUIET and getattr(old, f.name) != getattr(new, f.name)]
+        if moved:  # fields other capabilities add to a comment (moderation status, pinned, …)
+            out.append(Change("moderation", f"{event.type}: " + "; ".join(moved), new))
+    if not out:
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(data.items()) if k not in ("body", "sealed_author"))
+        kind = "moderation" if data.get("moderator") or event.type.startswith(("Comment", "Moderat")) else "thread"
+        out.append(Change(kind, f"{event.type}" + (f": {detail}" if detail else "") + " (no visible change)"))
+    elif data.get("moderator"):
+        reason = f", reason: {data['reason']}" if data.get("reason") else ""
+        out[-1].words += f" — by moderator {data['moderator']}{reason}"
+    return out
+
+
+def _short(comment_id: str | None) -> str:
+    return (comment_id or "")[:8]

@@ -4,6 +4,7 @@ from django.db import models
 from events.models import PositionField
 
 TOP_LEVEL = models.Q(depth=0)
+SHOWN = models.Q(deleted=False)  # in a feed (projections.readers.SHOWN says the same in SQL)
 
 
 class Checkpoint(models.Model):
@@ -23,6 +24,8 @@ class ThreadView(models.Model):
     opened_at = models.CharField(max_length=32, default="")
     frames_pruned_through = models.BigIntegerField(default=0)
     frames_mark = models.BigIntegerField(default=0)
+    closed = models.BooleanField(default=False)
+    premoderated = models.BooleanField(default=False)
 
     class Meta:
         db_table = "threadlog_thread"
@@ -47,6 +50,10 @@ class CommentView(models.Model):
     score = models.IntegerField(default=0)
     reply_count = models.IntegerField(default=0)  # direct replies not deleted
     children = models.IntegerField(default=0)  # direct replies ever posted (keeps a deleted parent visible)
+    status = models.CharField(max_length=16, default="published")  # projections.moderation
+    pinned = models.BigIntegerField(default=0)  # position of the pin, 0: not pinned
+    shown = models.BooleanField(default=True)  # has been public (counted in its parent's children)
+    format = models.CharField(max_length=16, default="plain")  # of the body: "plain" or "markdown"
     # Sort keys stored ascending so every order is one keyset over (key, position).
     rank_voted = models.IntegerField(default=0)  # -score
     rank_best = models.FloatField(default=0.0)  # -wilson lower bound
@@ -64,6 +71,15 @@ class CommentView(models.Model):
                          condition=TOP_LEVEL),
             models.Index(fields=["thread_key", "rank_hot", "position"], name="tl_comment_top_hot", condition=TOP_LEVEL),
             models.Index(fields=["root_id", "position"], name="tl_comment_root"),
+            # moderation: an author's record and the "first comment" rule; the queue's "recent" tab
+            models.Index(fields=["author_id", "status"], name="tl_comment_author"),
+            models.Index(fields=["position"], name="tl_comment_recent"),
+            # the pinned comments of a thread (a handful): queried with the literal `pinned > 0`
+            models.Index(fields=["thread_key", "pinned"], name="tl_comment_pinned", condition=models.Q(pinned__gt=0)),
+            # The newest comments a reader sees, of a thread and of the whole site (feeds: projections.readers).
+            # Partial, so that the top-level sorts above keep using their own indexes.
+            models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest", condition=SHOWN),
+            models.Index(fields=["position"], name="tl_comment_newest", condition=SHOWN),
         ]
 
 
@@ -109,3 +125,6 @@ class ThreadSnapshot(models.Model):
         db_table = "threadlog_snapshot"
         constraints = [models.UniqueConstraint(fields=["thread_key", "stream_version"], name="tl_snapshot_once")]
         indexes = [models.Index(fields=["thread_key", "position"], name="tl_snapshot_pos")]
+
+
+from .queue_models import Ban, QueueItem, Report  # noqa: E402,F401  (the moderation queue's read model)

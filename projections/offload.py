@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN = 4000  # events; below this a second process costs more than it saves
 JOBS_PER_BATCH = 500
 
-Job = tuple[str, str, "str | None", "str | None", bool]  # comment id, body, author, sealed name, posted (not edited)
+Job = tuple[str, str, "str | None", "str | None", str, bool]  # comment id, body, author, sealed name, format, posted
 
 
 class Jobs:
@@ -50,9 +50,11 @@ class Jobs:
             if ev.type == "CommentPosted":
                 data = ev.data
                 token = data.get("sealed_author") or None
-                pending.append((data["comment_id"], data["body"], data["author_id"] if token else None, token, True))
+                pending.append((data["comment_id"], data["body"], data["author_id"] if token else None, token,
+                                data.get("format", "plain"), True))
             elif ev.type == "CommentEdited":
-                pending.append((ev.data["comment_id"], ev.data["body"], None, None, False))
+                data = ev.data
+                pending.append((data["comment_id"], data["body"], None, None, data.get("format", "plain"), False))
             if len(pending) >= JOBS_PER_BATCH:
                 self._seal_batch(pending)
                 pending = []
@@ -70,11 +72,11 @@ class Jobs:
         people = {job[2] for job in batch if job[2] is not None and job[2] not in self._people}
         self._people |= people
         if not (self.helper.send({"keys": {p: self.keyring.key(p) for p in people}})
-                and self.helper.send({"batch": n, "jobs": [job[1:4] for job in batch]}, n)):
+                and self.helper.send({"batch": n, "jobs": [job[1:5] for job in batch]}, n)):
             self.local.add(n)
 
     def _here(self, n: int) -> list[tuple[str, str | None]]:
-        return work([job[1:4] for job in self.batches[n]], self.keyring.key)
+        return work([job[1:5] for job in self.batches[n]], self.keyring.key)
 
     def rows(self, comments: dict[str, CommentRow]) -> Iterator[CommentRow]:
         """After the fold: every comment row, body_html and author name filled in, roughly in position order,
@@ -111,11 +113,11 @@ class Jobs:
                 row = comments.get(job[0])
                 if row is None:
                     continue
-                if row.body_html is None and row.body == job[1]:
+                if row.body_html is None and row.body == job[1] and row.format == job[4]:
                     row.body_html = html
                 if job[3] is not None and row.author_name is None:
                     row.author_name = name
-                if job[4] and job[0] not in given:
+                if job[5] and job[0] not in given:
                     given.add(job[0])
                     (ready if row.body_html is not None else later).append(row)
             yield from ready

@@ -13,7 +13,8 @@ from events.store import EventStore
 
 from .models import CommentView, ThreadView
 from .snapshots import state_at
-from .state import _SQL, COMMENT_FIELDS, CommentRow, MemoryState, ThreadRow, comment_from_values
+from .state import (_SQL, COMMENT_FIELDS, CommentRow, MemoryState, ThreadRow, comment_from_values,
+                    thread_from_values)
 from .thread import comment_json
 
 SORTS = ("oldest", "newest", "most_voted", "best", "hot")
@@ -23,6 +24,27 @@ MAX_LIMIT = 200
 
 class BadCursor(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads: the public sees published comments only; an author also their own held ones, staff all."""
+
+    author_id: str = ""
+    staff: bool = False
+
+    def sees(self, row: CommentRow) -> bool:
+        """Shown in full (with its status), not as removed."""
+        return row.status == "published" or self.staff or (bool(self.author_id) and row.author_id == self.author_id)
+
+    def lists(self, row: CommentRow) -> bool:
+        """In the list at all: in full, or as a tombstone that keeps its replies."""
+        if row.children > 0:
+            return True
+        return not row.deleted and self.sees(row)
+
+
+PUBLIC = Viewer()
 
 
 @dataclass
@@ -75,7 +97,7 @@ def _after(sort: str, row: CommentRow, position: int, rank: Any) -> bool:
     return (getattr(row, RANK_COLUMN[sort]), row.position) > (rank, position)
 
 
-def _nest(tops: list[CommentRow], descendants: list[CommentRow]) -> list[dict[str, Any]]:
+def _nest(tops: list[CommentRow], descendants: list[CommentRow], viewer: Viewer = PUBLIC) -> list[dict[str, Any]]:
     """Replies under their parents, oldest first; deleted leaves dropped, tombstones with replies kept.
 
     Iterative, not recursive: a reply chain of any depth already in the log renders without hitting Python's
@@ -85,14 +107,14 @@ def _nest(tops: list[CommentRow], descendants: list[CommentRow]) -> list[dict[st
         by_parent.setdefault(row.parent_id or "", []).append(row)
     out = []
     for top in tops:
-        root = comment_json(top, [])
+        root = comment_json(top, [], private=viewer.sees(top))
         out.append(root)
         stack = [(top, root)]
         while stack:
             row, node = stack.pop()
             for child in by_parent.get(row.id, ()):
-                if child.visible:
-                    child_node = comment_json(child, [])
+                if viewer.lists(child):
+                    child_node = comment_json(child, [], private=viewer.sees(child))
                     node["replies"].append(child_node)
                     stack.append((child, child_node))
     return out
@@ -106,19 +128,27 @@ _ROW_COLUMNS = ", ".join(COMMENT_FIELDS)
 
 
 def _row(values) -> CommentRow:
-    row = CommentRow(*values)
-    row.deleted = bool(row.deleted)  # SQLite hands booleans back as 0/1
-    return row
+    return comment_from_values(values)
 
 
-def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: int) -> Page:
-    """One page of top-level comments in `sort` order, replies nested; keyset-paginated by (rank, position)."""
+def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: int,
+                  viewer: Viewer = PUBLIC) -> Page:
+    """One page of top-level comments in `sort` order, replies nested; keyset-paginated by (rank, position).
+
+    Pinned comments come first, in pin order, on the first page (besides `limit` others), in every sort."""
     # Plain SQL into CommentRow: the same query the ORM would build (one index range scan per sort, see
     # benchmarks/read.py), without a model instance per row, which cost more than the database's work.
     if sort not in SORTS:
         raise KeyError(sort)
-    where = ["thread_key = %s", "depth = 0", "NOT (deleted AND children = 0)"]
+    where = ["thread_key = %s", "depth = 0", "pinned = 0"]
     params: list[Any] = [thread.key]
+    if viewer.staff:
+        where.append("NOT (deleted AND children = 0)")
+    elif viewer.author_id:
+        where.append("(children > 0 OR (NOT deleted AND (status = 'published' OR author_id = %s)))")
+        params.append(viewer.author_id)
+    else:
+        where.append("(children > 0 OR (NOT deleted AND status = 'published'))")
     if sort == "oldest":
         order = "position"
     elif sort == "newest":
@@ -144,13 +174,17 @@ def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: i
         tops = [_row(r) for r in cur.fetchall()]
         more = len(tops) > limit
         tops = tops[:limit]
+        if not cursor:
+            cur.execute(f"SELECT {_ROW_COLUMNS} FROM threadlog_comment WHERE thread_key = %s AND depth = 0"
+                        " AND pinned > 0 ORDER BY pinned", [thread.key])
+            tops = [r for r in map(_row, cur.fetchall()) if viewer.lists(r)] + tops
         descendants = []
         if tops:
             cur.execute(f"SELECT {_ROW_COLUMNS} FROM threadlog_comment WHERE root_id IN"
                         f" ({', '.join(['%s'] * len(tops))}) AND depth > 0", [t.id for t in tops])
             descendants = [_row(r) for r in cur.fetchall()]
     return Page(
-        comments=_nest(tops, descendants),
+        comments=_nest(tops, descendants, viewer),
         next_cursor=encode_cursor(sort, tops[-1]) if more and tops else None,
         comment_count=thread.comment_count,
         position=thread.last_position,
@@ -165,17 +199,31 @@ def comments_page_at(
     store: EventStore, *, key: str, position: int, sort: str, cursor: str | None, limit: int
 ) -> Page | None:
     """The same page, computed from a replay of the thread's events up to `position` (time travel)."""
-    state = thread_state_at(store, key=key, position=position)
+    return page_of_state(thread_state_at(store, key=key, position=position), key=key, sort=sort, cursor=cursor,
+                         limit=limit, using=store.using)
+
+
+def page_of_state(state: MemoryState, *, key: str, sort: str, cursor: str | None, limit: int,
+                  using: str = "default") -> Page | None:
+    """A page of a replayed thread (at a position, or at a time: projections.occurred)."""
     thread = state.thread(key)
     if thread is None:
         return None
-    rows = [r for r in state.comments.values() if r.depth == 0 and r.visible]
+    # What moderators have taken from the public since stays taken, in the past too.
+    for cid, status in (CommentView.objects.using(using).filter(thread_key=key)
+                        .exclude(status="published").values_list("id", "status")):
+        if cid in state.comments:
+            state.comments[cid].status = status
+    rows = [r for r in state.comments.values() if r.depth == 0 and PUBLIC.lists(r) and not r.pinned]
     if cursor:
         pos, rank = decode_cursor(sort, cursor)
         rows = [r for r in rows if _after(sort, r, pos, rank)]
     rows.sort(key=lambda r: sort_key(sort, r))
     more = len(rows) > limit
     tops = rows[:limit]
+    if not cursor:
+        tops = sorted((r for r in state.comments.values() if r.depth == 0 and r.pinned and PUBLIC.lists(r)),
+                      key=lambda r: r.pinned) + tops
     roots = {t.id for t in tops}
     descendants = [r for r in state.comments.values() if r.depth > 0 and r.root_id in roots]
     return Page(
@@ -198,7 +246,7 @@ def comment_by_id(comment_id: str, *, using: str = "default") -> CommentRow | No
 
 def thread_by_key(key: str, *, using: str = "default") -> ThreadRow | None:
     row = _one(_SQL["thread"], [key], using)
-    return ThreadRow(*row) if row else None
+    return thread_from_values(row) if row else None
 
 
 def vote_value(comment_id: str, voter: str, *, using: str = "default") -> int:

@@ -9,7 +9,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 from events.people import KeyRing
 from events.store import EventStore, RecordedEvent
 
+from . import queue
 from .base import THREAD_PROJECTOR, _set_checkpoint
+from .queue import QUEUE_TYPES
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .state import (COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, bulk_write, comment_row, insert_rows,
                     thread_row)
@@ -44,14 +46,28 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
     frames: list[Frame] = []
     cuts = cuts or {}
     render = frames_too if render is None else render
-    for ev in events:
+    for ev, held in with_hold(events):
         keep = frames_too and ev.stream_version > cuts.get(ev.stream, 0)
-        frame = apply(state, ev, frames=keep, render=render, names=names)
+        frame = apply(state, ev, frames=keep, render=render, names=names, held=held)
+        if ev.type in QUEUE_TYPES:
+            queue.apply(queue.of(state), state, ev)
         if frame is not None:
             frames.append(Frame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
         if progress:
             progress(ev.position)
     return state, frames
+
+
+def with_hold(events: Iterable[RecordedEvent]) -> Iterator[tuple[RecordedEvent, bool]]:
+    """Each event, and whether the next one is a CommentHeld (thread.apply's `held`): one event of look-ahead."""
+    it = iter(events)
+    prev = next(it, None)
+    if prev is None:
+        return
+    for ev in it:
+        yield prev, ev.type == "CommentHeld"
+        prev = ev
+    yield prev, False
 
 
 def frame_cuts(store: EventStore, stream: str | None = None) -> dict[str, int]:
@@ -111,12 +127,13 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     using = store.using
     with store.write_transaction(), _no_cycle_collection(), helper_for(store.head()) as helper:
         head = store.head()
-        for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView):
+        for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView, *queue.MODELS):
             model.objects.using(using).all().delete()
         state, frames, rows = _replay(store, head, progress, helper)
         # The comment rows go in as the helper's answers arrive (while it renders the rest); threads and votes
         # are final once the fold is done.
         bulk_write(state, using, comments=rows)
+        queue.bulk_write(state.queue, using)
         insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
                     ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
         _set_checkpoint(head, THREAD_PROJECTOR, using)
@@ -154,6 +171,12 @@ def verify(store: EventStore, progress: Progress | None = None) -> Difference | 
         for k in sorted(set(live_votes) | set(state.votes)):
             if live_votes.get(k) != state.votes.get(k):
                 return Difference("vote", "/".join(k), live_votes.get(k), state.votes.get(k))
+        live_queue, rebuilt_queue = queue.table_rows(using), queue.state_rows(state.queue)
+        for table in sorted(live_queue):
+            a_rows, b_rows = live_queue[table], rebuilt_queue[table]
+            for k in sorted(set(a_rows) | set(b_rows), key=str):
+                if a_rows.get(k) != b_rows.get(k):
+                    return Difference(table, str(k), a_rows.get(k), b_rows.get(k))
         live_frames = dict(LiveFrame.objects.using(using).values_list("position", "frame"))
         rebuilt_frames = {f.position: f.frame for f in frames}
         for pos in sorted(set(live_frames) | set(rebuilt_frames)):

@@ -22,13 +22,19 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-def _link(url: str) -> str:
+def _split_trailing(url: str) -> tuple[str, str]:
+    """A matched URL without the punctuation that ends the sentence around it (kept: a ")" closing a "(")."""
     trail = ""
     while url and url[-1] in _TRAILING:
         if url[-1] == ")" and url.count("(") >= url.count(")"):
             break
         trail = url[-1] + trail
         url = url[:-1]
+    return url, trail
+
+
+def _link(url: str) -> str:
+    url, trail = _split_trailing(url)
     href = html.escape(url, quote=True)
     return f'<a href="{href}">{html.escape(url)}</a>{html.escape(trail)}'
 
@@ -63,3 +69,20 @@ def render_body(text: str) -> str:
     if _URL.search(text) or "\x00" in text or "\ufeff" in text:
         return render_sanitised(text)
     return "".join(f"<p>{_text(p)}</p>" for p in _paragraphs(text))
+
+
+def prepare(text: str, format: str) -> None:
+    """Render a Markdown body ahead, outside the append lock: the projection then finds it rendered."""
+    if format == "markdown":
+        from .markdown import prepare as prepare_markdown
+
+        prepare_markdown(text)
+
+
+def render(text: str, format: str = "plain") -> str:
+    """A body in its format ("plain" or "markdown", events.formats) as safe HTML."""
+    if format == "markdown":
+        from .markdown import render_markdown  # markdown-it loads only where a Markdown body is rendered
+
+        return render_markdown(text)
+    return render_body(text)

@@ -5,7 +5,7 @@ Django, no inherited database connection, no re-import of the caller's main modu
 
 JSON lines on stdin, JSON lines on stdout:
     in   {"keys": {person: key or null}}                     keys of the people in the batches that follow
-    in   {"batch": n, "jobs": [[body, person, token], ...]}  person and token null: render only
+    in   {"batch": n, "jobs": [[body, person, token, format], ...]}  person and token null: render only
     out  {"batch": n, "out": [[body_html, name], ...]}       name: the sealed name (or ERASED); null without token
 Each batch is answered as soon as it is done, so the parent can do the last batches itself when it gets there
 first (projections.rebuild).
@@ -19,15 +19,15 @@ import orjson
 
 from events.sealing import sealed_name
 
-from .render import render_body
+from .render import render
 
-Job = tuple[str, "str | None", "str | None"]  # body, person, sealed token
+Job = tuple[str, "str | None", "str | None", str]  # body, person, sealed token, format (events.formats)
 
 
 def work(jobs: Iterable[Job], key_of: Callable[[str], "str | None"]) -> list[tuple[str, str | None]]:
     """Each job's body_html and, for a sealed one, the author name it shows (key_of: person -> key or None)."""
-    return [(render_body(body), sealed_name(key_of(person), person, token) if token else None)
-            for body, person, token in jobs]
+    return [(render(body, format), sealed_name(key_of(person), person, token) if token else None)
+            for body, person, token, format in jobs]
 
 
 def main() -> None:

@@ -59,31 +59,46 @@ def _done(key: str, using: str) -> int:
             .values_list("stream_version", flat=True).first()) or 0
 
 
+def _erased_after(store: EventStore, position: int) -> bool:
+    """Whether a person was erased after `position` (PersonErased events are appended with the key's erasure)."""
+    with store.connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM threadlog_events WHERE position > %s AND type = %s LIMIT 1",
+                    [position, "PersonErased"])
+        return cur.fetchone() is not None
+
+
 def ensure(store: EventStore, key: str) -> int:
     """Write the snapshots this thread is due (one per SNAPSHOT_EVERY events). Returns how many were written.
 
-    Written under the append lock, like every projection: an erasure (which drops a thread's snapshots and
-    destroys a key) cannot fall between reading the keys and storing a snapshot that holds the names."""
+    Each snapshot is computed without the append lock (a fold of SNAPSHOT_EVERY events takes a few hundred
+    milliseconds, which every writer would otherwise wait for) and stored under it, after checking that no one
+    stored it meanwhile and that no person was erased since its keys were read: an erasure drops the thread's
+    snapshots and destroys a key, and a snapshot computed before it would bring the names back. Then it is
+    computed again."""
     using = store.using
-    if store.stream_version(key) - _done(key, using) < SNAPSHOT_EVERY:
-        return 0  # the common case, without the lock
-    with store.write_transaction():
-        version, done = store.stream_version(key), _done(key, using)
+    written = 0
+    while True:
+        done = _done(key, using)
+        if store.stream_version(key) - done < SNAPSHOT_EVERY:
+            return written  # the common case: one indexed read each
+        since = store.head()
         snap = latest(key, using=using)
+        if (snap.stream_version if snap else 0) != done:  # dropped meanwhile (an erasure): look again
+            continue
         state = load_state(snap.state) if snap else MemoryState()
         state.keys = KeyRing(using)
-        written = 0
-        while version - done >= SNAPSHOT_EVERY:
-            target = done + SNAPSHOT_EVERY
-            events = store.read_stream(key, done, limit=SNAPSHOT_EVERY)
-            fold(events, state, frames_too=False)
-            last = events[-1]
-            assert last.stream_version == target
+        target = done + SNAPSHOT_EVERY
+        events = store.read_stream(key, done, limit=SNAPSHOT_EVERY)
+        fold(events, state, frames_too=False)
+        last = events[-1]
+        assert last.stream_version == target
+        text = dump_state(state, key)
+        with store.write_transaction():
+            if _done(key, using) != done or _erased_after(store, since):
+                continue
             ThreadSnapshot.objects.using(using).create(
-                thread_key=key, stream_version=target, position=last.position, state=dump_state(state, key))
-            written += 1
-            done = target
-    return written
+                thread_key=key, stream_version=target, position=last.position, state=text)
+        written += 1
 
 
 def state_at(store: EventStore, key: str, position: int | None) -> MemoryState:

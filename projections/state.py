@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from itertools import islice
 from operator import attrgetter
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 from django.db import connections
 
@@ -34,6 +34,8 @@ class ThreadRow:
     # are gone; frames_mark is the position of the last event whose stream_version is a multiple of the window.
     frames_pruned_through: int = 0
     frames_mark: int = 0
+    closed: bool = False  # refuses new comments (projections.moderation)
+    premoderated: bool = False  # every new comment waits for a moderator
 
 
 @dataclass(slots=True)  # a rebuild holds one per comment: less memory, faster to make and read
@@ -56,6 +58,10 @@ class CommentRow:
     score: int = 0
     reply_count: int = 0
     children: int = 0
+    status: str = "published"  # published | pending | rejected | hidden | spam (projections.moderation)
+    pinned: int = 0  # the position of the pin (pin order); 0: not pinned
+    shown: bool = True  # has been public at least once (counted in its parent's `children`)
+    format: str = "plain"  # of the body (events.formats): time travel renders it on display
 
     @property
     def rank_voted(self) -> int:
@@ -101,6 +107,7 @@ class MemoryState:
     keys: KeyRing | None = field(default=None, repr=False, compare=False)
     # comment id -> (author, sealed name) of names a rebuild left to open later (thread.apply, names=False)
     deferred: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    queue: Any = field(default=None, repr=False, compare=False)  # the moderation queue's (projections.queue)
 
     def keyring(self) -> KeyRing:
         if self.keys is None:
@@ -144,9 +151,16 @@ def thread_row(model: ThreadView) -> ThreadRow:
     return ThreadRow(**{name: getattr(model, name) for name in THREAD_FIELDS})
 
 
+def thread_from_values(values: tuple) -> ThreadRow:
+    row = ThreadRow(*values)
+    row.closed, row.premoderated = bool(row.closed), bool(row.premoderated)  # SQLite answers 0/1
+    return row
+
+
 def comment_from_values(values: tuple) -> CommentRow:
     row = CommentRow(*values)
     row.deleted = bool(row.deleted)  # SQLite answers 0/1
+    row.shown = bool(row.shown)
     return row
 
 
@@ -219,7 +233,7 @@ class DatabaseState:
             row = self._one(_SQL["thread"], [key])
             if row is not None:
                 self._existing_threads.add(key)
-                self.memory.put_thread(ThreadRow(*row))
+                self.memory.put_thread(thread_from_values(row))
         return self.memory.thread(key)
 
     def comment(self, comment_id: str) -> CommentRow | None:

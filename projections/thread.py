@@ -14,7 +14,9 @@ from events.people import ERASED, forget_erased
 from events.sealing import sealed_name
 from events.types import public_data
 
-from .render import render_body
+from . import moderation
+from .avatars import avatar_path
+from .render import render as render_html
 from .state import CommentRow, State, ThreadRow
 
 DELETED_NAME = "[deleted]"
@@ -35,21 +37,28 @@ def author_name(state: State, data: dict[str, Any]) -> str:
     return data.get("author_name") or ""
 
 
-def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A comment as the public API shows it."""
+def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *,
+                 private: bool = False) -> dict[str, Any]:
+    """A comment as the public API shows it. A comment that is not published reads, for the public, as removed
+    (like a deleted one, with its status); `private` (its author, staff) shows it with its status."""
+    gone = row.deleted or (row.status != moderation.PUBLISHED and not private)
     return {
         "id": row.id,
         "parent_id": row.parent_id,
-        "author": {"name": DELETED_NAME if row.deleted else row.author_name},
-        "body_html": "" if row.deleted else row.body_html if row.body_html is not None else render_body(row.body),
+        "author": {"name": DELETED_NAME if gone else row.author_name},
+        "body_html": "" if gone else row.body_html if row.body_html is not None else render_html(row.body, row.format),
         "created_at": row.created_at,
         "edited_at": row.edited_at,
-        "deleted": row.deleted,
+        "deleted": gone,
+        "status": row.status,
+        "pinned": row.pinned > 0,
         "up": row.up,
         "down": row.down,
         "score": row.score,
         "reply_count": row.reply_count,
         "depth": row.depth,
+        "format": row.format,
+        "avatar": None if gone or row.author_name == ERASED else avatar_path(row.author_id),
         "replies": replies if replies is not None else [],
     }
 
@@ -67,14 +76,15 @@ def _counts(thread: ThreadRow, comment: CommentRow | None, parent: CommentRow | 
 
 
 def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool = True,
-          names: bool = True) -> dict[str, Any] | None:
+          names: bool = True, held: bool = False) -> dict[str, Any] | None:
     """Apply one event; return the live frame it produces (None for streams that are not threads).
 
     Every event of a thread yields a frame, even one that changes nothing, so readers see stream_version
     advance by exactly one. Replays that only need the state (time travel) pass frames=False and
     render=False: body_html is then rendered when a comment is shown (None until then). A rebuild also passes
     names=False: a sealed author name is left None, opened later by its second process (projections.rebuild),
-    unless this event's frame is built (a frame shows the name).
+    unless this event's frame is built (a frame shows the name). `held`: the next event of the log is a
+    CommentHeld (callers look one event ahead): a CommentPosted it holds is never public (projections.moderation).
     """
     data = ev.data
     if ev.type == "PersonErased":
@@ -87,8 +97,10 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     thread = state.thread(ev.stream)
     comment: CommentRow | None = None
     parent: CommentRow | None = None
+    cid = data.get("comment_id") if ev.type != "CommentPosted" else None
+    was_public = moderation.is_public(state.comment(cid)) if cid else False
     if ev.type == "ThreadOpened":
-        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.recorded_at)
+        thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.occurred_at)
     elif thread is None:
         return None  # an event of a stream that is not a thread: not ours
     elif ev.type == "CommentPosted":
@@ -99,23 +111,26 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
             position=ev.position, author_id=data["author_id"],
             author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
-            body=data["body"], body_html=render_body(data["body"]) if render else None, created_at=ev.recorded_at,
+            body=data["body"], body_html=render_html(data["body"], data.get("format", "plain")) if render else None,
+            created_at=ev.occurred_at, format=data.get("format", "plain"),
         )
+        if held:
+            moderation.hold_new(state, comment)
         if comment.author_name is None:  # deferred (a rebuild opens it later); kept for a frame that needs it first
             state.defer_name(comment.id, data["author_id"], data["sealed_author"])
         if state.keyring().bodies_hidden(comment.author_id):  # erased, with their bodies: the name reads ERASED too
             comment.body, comment.body_html = "", ERASED_BODY_HTML
-        if parent is not None:
+        if parent is not None and comment.shown:
             parent.children += 1
             parent.reply_count += 1
             state.put_comment(parent)
-        thread.comment_count += 1
+        thread.comment_count += comment.shown
         state.put_comment(comment)
     elif ev.type == "CommentEdited":
         comment = state.comment(data["comment_id"])
         if comment is not None and not comment.deleted and comment.body_html != ERASED_BODY_HTML:
-            comment.body = data["body"]
-            comment.body_html = render_body(data["body"]) if render else None
+            comment.body, comment.format = data["body"], data.get("format", "plain")
+            comment.body_html = render_html(comment.body, comment.format) if render else None
             comment.edited_at = ev.recorded_at
             state.put_comment(comment)
     elif ev.type == "CommentDeleted":
@@ -124,13 +139,21 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             comment.deleted = True
             comment.body = ""
             comment.body_html = ""
-            thread.comment_count -= 1
-            if comment.parent_id:
+            if comment.parent_id and was_public:
                 parent = state.comment(comment.parent_id)
                 if parent is not None:
                     parent.reply_count -= 1
                     state.put_comment(parent)
+            thread.comment_count -= was_public
             state.put_comment(comment)
+    elif ev.type == "VotesImported":  # a source's vote totals: added to the readers' own votes (events.imported)
+        for comment_id, up, down in data["votes"]:
+            voted = state.comment(comment_id)
+            if voted is not None:
+                voted.up += int(up)
+                voted.down += int(down)
+                voted.score = voted.up - voted.down
+                state.put_comment(voted)
     elif ev.type == "VoteCast":
         comment = state.comment(data["comment_id"])
         if comment is not None:
@@ -140,6 +163,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             comment.score = comment.up - comment.down
             state.put_vote(comment.id, data["voter"], new)
             state.put_comment(comment)
+    elif ev.type in moderation.MODERATION_TYPES:
+        comment, parent = moderation.apply(state, thread, ev)
     thread.stream_version = ev.stream_version
     thread.last_position = ev.position
     if ev.stream_version % FRAMES_WINDOW == 0:
@@ -147,6 +172,9 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     state.put_thread(thread)
     if not frames:
         return None
+    if ev.type in moderation.PRIVATE_EVENTS or (
+            comment is not None and not was_public and not moderation.is_public(comment)):
+        return moderation.withheld_frame(ev, thread)  # about a comment the public cannot see
     # Public fields only, and nothing an erasure hid (v1 plain-text names, hidden bodies) in the feed either.
     event_data = public_data(ev.type, forget_erased(dict(data), state.keyring()))
     frame: dict[str, Any] = {
@@ -160,6 +188,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
         if comment.author_name is None:  # posted before the frames a rebuild builds, its name not opened yet
             comment.author_name = state.deferred_name(comment.id)
         frame["comment"] = comment_json(comment)
+    if ev.type in moderation.THREAD_EVENTS:
+        frame["thread"] = {"closed": thread.closed, "premoderated": thread.premoderated}
     return frame
 
 

@@ -19,3 +19,5 @@ DATABASES["postgres"]["TEST"] = {"NAME": f"test_threadlog_pg_{RUN_ID}"}
 
 THREADLOG["RATE_LIMITS"] = False
 THREADLOG["PUBLISHER_POLL_SECONDS"] = 0.2
+# Tests post "hello" many times as one writer; the duplicate rule's own tests turn it on (tests/moderation).
+THREADLOG["DUPLICATE_SECONDS"] = 0

@@ -1,70 +1,220 @@
-"""The auditors' pages (staff only, Django login): the event list with filters, one comment's history, and a
-thread at any position with a slider. They read the log; nothing here writes."""
+"""The auditors' workbench (staff only, Django login): the event list with filters, paging and export; a
+thread at any point with the step's diff; one comment's history; one actor's doings; the chain's status on
+every page and a form to check an anchored head. They read the log; the only thing written is the chain
+checkpoint (events.chain), a cache of the verification.
+
+Each page is a module-level function of plain values (the query as a dict, the URL's arguments) answering an
+`Answer` of plain values, so that it can be computed away from the request thread (a history process); the
+staff check and the HttpResponse happen in the view."""
 from __future__ import annotations
+
+from functools import wraps
+from typing import Callable, NamedTuple
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 
-from events.audit import comment_history, filter_events, resolve_point
-from events.store import get_store
-from projections.history import diff_states, state_at
+from events.audit import comment_history, position_at_time
+from events.chain import check, compare_anchor
+from events.describe import describe
+from events.people import KeyRing, is_erased, reveal
+from events.store import THREAD_KEY, get_store
+from projections.history import position_of_step, step_at
+from threadlog.serving import expensive
 
-PAGE = 200
+from .audit_render import inline_diff, side_by_side, votes_chart
+from .audit_search import EventFilter, actor_summary, event_types, export_csv, export_jsonl, page
+
+PAGE = 50
+TREE_LIMIT = 400  # comments drawn on the thread page before it shows only the step's branch
 
 
-def _point(store, raw: str | None) -> int | None:
+def _int(value: str | None) -> int | None:
     try:
-        return resolve_point(store, raw)
+        return int(value) if value not in (None, "") else None
     except ValueError:
         return None
 
 
-@staff_member_required
-def audit_log(request: HttpRequest) -> HttpResponse:
+class Answer(NamedTuple):
+    body: str
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    filename: str = ""  # a download's name
+
+
+def _page(template: str, context: dict, status: int = 200) -> Answer:
+    """Every audit page carries the chain's status (checked for the events added since the last check)."""
+    context.setdefault("chain", check(get_store()))
+    return Answer(render_to_string(f"threadlog/audit/{template}", context), status)
+
+
+def _view(page: Callable[..., Answer]) -> Callable[..., HttpResponse]:
+    """The staff-only view answering with `page(query, **url_args)`."""
+
+    @staff_member_required
+    @wraps(page)
+    def view(request: HttpRequest, **url_args: str) -> HttpResponse:
+        try:
+            answer = expensive.offload("audit", page, request.GET.dict(), **url_args)
+        except expensive.Busy as exc:
+            return expensive.busy_response(exc)
+        response = HttpResponse(answer.body, content_type=answer.content_type, status=answer.status)
+        if answer.filename:
+            response["Content-Disposition"] = f'attachment; filename="{answer.filename}"'
+        return response
+
+    return view
+
+
+def _rows(events, keys: KeyRing) -> list[dict]:
+    out = []
+    for ev in events:
+        data = reveal(ev.as_dict(), keys)["data"] if ev.type == "CommentPosted" else ev.data
+        out.append({"ev": ev, "what": describe(ev, data), "actor": ev.metadata.get("actor", ""),
+                    "comment_id": ev.data.get("comment_id") if isinstance(ev.data.get("comment_id"), str) else ""})
+    return out
+
+
+def audit_log_page(q: dict[str, str]) -> Answer:
     store = get_store()
-    q = request.GET
-    after = _point(store, q.get("after")) or 0
-    events = list(filter_events(store, thread=q.get("thread") or None, actor=q.get("actor") or None,
-                                type=q.get("type") or None, after=after, until=_point(store, q.get("until")),
-                                limit=PAGE))
-    more = request.GET.copy()
-    if len(events) == PAGE:
-        more["after"] = str(events[-1].position)
-    return render(request, "threadlog/audit/log.html", {
-        "events": events, "filters": q, "head": store.head(),
-        "next_query": more.urlencode() if len(events) == PAGE else "",
-    })
+    flt = EventFilter.from_query(q)
+    errors = flt.errors()
+    fmt = q.get("format", "")
+    if fmt in ("jsonl", "csv") and not errors:
+        body = "".join(export_jsonl(store, flt) if fmt == "jsonl" else export_csv(store, flt))
+        kind = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
+        return Answer(body, 200, f"{kind}; charset=utf-8", f"threadlog-events.{fmt}")
+    before = _int(q.get("before"))
+    after = _int(q.get("after")) or 0
+    size = min(max(_int(q.get("size")) or PAGE, 5), 500)
+    flt_paged = dict(size=size) if size != PAGE else {}
+    result = page(store, flt, after=after, before=before, size=size)
+    return _page("log.html", {
+        "rows": _rows(result.events, KeyRing(store.using)), "filters": flt, "errors": errors,
+        "types": event_types(flt.type), "head": store.head(), "size": size if size != PAGE else None,
+        "next_query": flt.query(after=result.newer, **flt_paged) if result.newer else "",
+        "prev_query": flt.query(before=result.older, **flt_paged) if result.older else "",
+        "first_query": flt.query(**flt_paged), "last_query": flt.query(before=store.head() + 1, **flt_paged),
+        "export_jsonl": flt.query(format="jsonl"), "export_csv": flt.query(format="csv"),
+    }, status=400 if errors else 200)
 
 
-@staff_member_required
-def audit_comment(request: HttpRequest, comment_id: str) -> HttpResponse:
-    return render(request, "threadlog/audit/comment.html", {
-        "comment_id": comment_id, "entries": comment_history(get_store(), comment_id),
-    })
+def audit_comment_page(q: dict[str, str], comment_id: str) -> Answer:
+    entries = comment_history(get_store(), comment_id)
+    view = "side" if q.get("view") == "side" else "inline"
+    draw = side_by_side if view == "side" else inline_diff
+    for e in entries:
+        e.html = draw(e.before, e.after) if e.type == "CommentEdited" else None
+    thread = entries[0].stream if entries else ""
+    return _page("comment.html", {
+        "comment_id": comment_id, "entries": entries, "view": view, "thread": thread,
+        "chart": votes_chart(entries), "votes": sum(1 for e in entries if e.vote is not None),
+    }, status=200 if entries else 404)
 
 
-@staff_member_required
-def audit_thread(request: HttpRequest, key: str) -> HttpResponse:
-    store = get_store()
-    events = store.read_stream(key)
-    positions = [e.position for e in events]
-    at = _point(store, request.GET.get("at"))
-    if at is None:
-        at = positions[-1] if positions else 0
-    state = state_at(store, key, at)
-    earlier = [p for p in positions if p < at]
-    diff = diff_states(state_at(store, key, earlier[-1]), state).lines() if earlier else []
+def _tree(state, changed: set[str]) -> tuple[list[dict], int, bool]:
+    """The thread as a flat list in reading order (replies under their parents, oldest first) with depths.
+
+    A long thread is drawn only around the step (the branches holding what changed): a page of tens of
+    thousands of comments helps no one, and would cost more than the time travel."""
+    total = len(state.comments)
+    whole = total <= TREE_LIMIT
+    rows = state.comments.values()
+    keep = {state.comments[c].root_id for c in changed if c in state.comments}
+    if not whole and keep:  # only the branches that hold what changed: no sort of every comment
+        rows = [r for r in rows if r.root_id in keep]
     children: dict[str | None, list] = {}
-    for row in sorted(state.comments.values(), key=lambda r: r.position):
+    for row in sorted(rows, key=lambda r: r.position):
         children.setdefault(row.parent_id, []).append(row)
+    roots = children.get(None, [])
+    out: list[dict] = []
+    stack = [(r, 0) for r in reversed(roots)]
+    while stack and len(out) < TREE_LIMIT:
+        row, depth = stack.pop()
+        out.append({"row": row, "depth": min(depth, 8), "changed": row.id in changed})
+        stack.extend((c, depth + 1) for c in reversed(children.get(row.id, ())))
+    return out, total, whole
 
-    def tree(parent):
-        return [{"row": row, "replies": tree(row.id)} for row in children.get(parent, ())]
 
-    current = next((e for e in events if e.position == at), None)
-    return render(request, "threadlog/audit/thread.html", {
-        "key": key, "at": at, "positions": positions, "first": positions[0] if positions else 0,
-        "last": positions[-1] if positions else 0, "thread": state.thread(key), "tree": tree(None),
-        "diff": diff, "current": current,
-    })
+def audit_thread_page(q: dict[str, str], key: str) -> Answer:
+    store = get_store()
+    if not THREAD_KEY.match(key):
+        return _page("thread.html", {"key": key, "step": None, "errors": []}, status=404)
+    errors: list[str] = []
+    at = _int(q.get("at"))
+    when = (q.get("time") or "").strip()
+    if q.get("at") and at is None:
+        errors.append(f"at: {q.get('at')!r} is not a position")
+    if when:
+        try:
+            at = position_at_time(store, when)
+        except ValueError:
+            errors.append(f"time: {when!r} is not a date and time (e.g. 2026-03-03T14:05)")
+    number = _int(q.get("step"))
+    if number is not None and at is None:
+        at = position_of_step(store, key, number)
+    step = step_at(store, key, at)
+    if step is None:
+        return _page("thread.html", {"key": key, "step": None, "errors": errors}, status=404)
+    changed = {c.comment.id for c in step.changes if c.comment is not None}
+    changes = [{"c": c, "html": inline_diff(c.before, c.after) if c.kind == "edited" else None}
+               for c in step.changes]
+    tree, total, whole = _tree(step.state, changed)
+    return _page("thread.html", {
+        "key": key, "step": step, "ev": step.event, "changes": changes, "tree": tree, "total": total,
+        "whole": whole, "thread": step.state.threads.get(key), "errors": errors, "changes_comment": bool(changed),
+        "before_first": at is not None and at < step.first, "time_value": step.event.recorded_at[:19],
+    }, status=400 if errors else 200)
+
+
+def audit_actor_page(q: dict[str, str], actor: str) -> Answer:
+    store = get_store()
+    summary = actor_summary(store, actor)
+    flt = EventFilter(actor=actor)
+    before = _int(q.get("before"))
+    after = _int(q.get("after")) or 0
+    result = page(store, flt, after=after, before=before, size=PAGE)
+    person = actor.split(":", 1)[0] in ("guest", "user")
+    keys = KeyRing(store.using)
+    name = ""
+    erased = person and is_erased(actor, using=store.using)
+    if person and not erased:
+        for ev in result.events:
+            if ev.type == "CommentPosted":
+                name = reveal(ev.as_dict(), keys)["data"].get("author_name") or ""
+                break
+    base = f"/audit/actor/{actor}"
+    return _page("actor.html", {
+        "actor": actor, "summary": summary, "rows": _rows(result.events, keys), "erased": erased, "name": name,
+        "log_query": flt.query(), "base": base,
+        "next_query": f"after={result.newer}" if result.newer else "",
+        "prev_query": f"before={result.older}" if result.older else "",
+    }, status=200 if summary.total else 404)
+
+
+def audit_chain_page(q: dict[str, str]) -> Answer:
+    """The chain's status in full, and the anchor form: does the log still hold this (position, hash)?"""
+    store = get_store()
+    status = check(store)
+    position, hash_ = q.get("position", "").strip(), q.get("hash", "").strip()
+    result = error = None
+    if position or hash_:
+        if not position.isdigit() or int(position) < 1:
+            error = "position: a whole number from 1 (the head's position, as printed by `threadlog audit head`)"
+        elif len(hash_) != 64 or any(ch not in "0123456789abcdefABCDEF" for ch in hash_):
+            error = "hash: 64 hexadecimal characters (the head's hash, as copied)"
+        else:
+            result = compare_anchor(store, int(position), hash_, status)
+    return _page("chain.html", {
+        "chain": status, "head": store.head_record(), "position": position, "hash": hash_, "result": result,
+        "error": error,
+    }, status=400 if error else 200)
+
+
+audit_log = _view(audit_log_page)
+audit_comment = _view(audit_comment_page)
+audit_thread = _view(audit_thread_page)
+audit_actor = _view(audit_actor_page)
+audit_chain = _view(audit_chain_page)

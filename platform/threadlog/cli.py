@@ -53,6 +53,18 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def cmd_createsuperuser(args) -> int:
+    """Django's createsuperuser as it is (--noinput reads DJANGO_SUPERUSER_USERNAME, _PASSWORD and _EMAIL): a staff
+    account for /admin/, /moderation and POST /api/session. Its errors end with exit status 1, no traceback."""
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["threadlog", "createsuperuser", *args.rest])
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from threadlog.demo import load_demo
 
@@ -82,11 +94,13 @@ def cmd_projections_run(args) -> int:
     from events.store import get_store
     from projections.base import run_once
     from projections.snapshots import ensure_all
+    from events.chain import check as check_chain
 
     store = get_store()
     while True:
         reached = run_once(store)
         ensure_all(store)
+        check_chain(store)  # keeps the audit pages' chain status current (only the new events)
         if not args.follow:
             print(f"projections current at position {reached}")
             return 0
@@ -132,6 +146,9 @@ def cmd_audit_verify(args) -> int:
     with bar:
         report = verify_chain(store, progress=advance)
     seconds = time.perf_counter() - started
+    from events.chain import record_full
+
+    record_full(store, report)  # the audit pages' status starts from this walk
     if not report.ok:
         print(str(report), file=sys.stderr)
         return 1
@@ -153,9 +170,15 @@ def cmd_audit_log(args) -> int:
     from events.store import get_store
 
     store = get_store()
+    moment = _moment(args.until)  # a time: the events that had occurred by then (imports: their source time)
     events = filter_events(store, thread=args.thread, actor=args.actor, type=args.type,
-                           after=resolve_point(store, args.after) or 0, until=resolve_point(store, args.until),
-                           limit=args.limit)
+                           after=resolve_point(store, args.after) or 0,
+                           until=None if moment else resolve_point(store, args.until),
+                           limit=None if moment else args.limit)
+    if moment:
+        from itertools import islice
+
+        events = islice((ev for ev in events if ev.occurred_at <= moment), args.limit)
     if args.json:
         for ev in events:
             sys.stdout.write(json.dumps(ev.as_dict(), ensure_ascii=False) + "\n")
@@ -168,6 +191,8 @@ def cmd_audit_log(args) -> int:
         what = ev.data.get("comment_id", ev.data.get("key", ""))
         if ev.type == "VoteCast":
             what = f"{what} value={ev.data.get('value')}"
+        elif ev.data.get("reason"):  # moderation: why (the moderator is the actor)
+            what = f"{what or ev.data.get('ban_id', '')} reason={ev.data['reason']!r}"
         table.add_row(str(ev.position), ev.recorded_at, ev.stream, ev.type, str(ev.metadata.get("actor", "")),
                       str(what))
     Console(width=200).print(table)
@@ -195,16 +220,34 @@ def cmd_audit_thread(args) -> int:
     from events.store import get_store
     from projections.history import diff_states, render_tree, state_at
 
+    from projections.occurred import state_at_time
+
     store = get_store()
+
+    def state(point: str | None):  # a time: the events that had occurred by then (imports: their source time)
+        moment = _moment(point)
+        return state_at_time(store, args.key, moment) if moment else state_at(store, args.key,
+                                                                               resolve_point(store, point))
+
     if args.diff:
-        p1, p2 = (resolve_point(store, v) for v in args.diff)
-        diff = diff_states(state_at(store, args.key, p1), state_at(store, args.key, p2))
-        print(f"changes in {args.key} between positions {p1} and {p2}:")
+        diff = diff_states(state(args.diff[0]), state(args.diff[1]))
+        print(f"changes in {args.key} between {args.diff[0]} and {args.diff[1]}:")
         print("\n".join(diff.lines()))
         return 0
-    at = resolve_point(store, args.at)
-    print(render_tree(state_at(store, args.key, at), args.key))
+    print(render_tree(state(args.at), args.key))
     return 0
+
+
+def _moment(point: str | None) -> str | None:
+    """A point given as an ISO time (not a position), in the log's form; exits 1 with a message if unreadable."""
+    if not point or point.isdigit():
+        return None
+    from projections.occurred import BadTime, parse_moment
+
+    try:
+        return parse_moment(point)
+    except BadTime as exc:
+        raise SystemExit(f"threadlog: {exc}") from None
 
 
 def cmd_export(args) -> int:
@@ -298,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbosity", type=int, default=1)
     p.set_defaults(func=cmd_migrate)
 
+    p = sub.add_parser("createsuperuser", add_help=False,
+                       help="create a staff account (Django's command: --noinput with DJANGO_SUPERUSER_* variables)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="Django's createsuperuser options (see --help)")
+    p.set_defaults(func=cmd_createsuperuser)
+
     p = sub.add_parser("demo", help="load the demo thread (once)")
     p.add_argument("--key", default="demo")
     p.set_defaults(func=cmd_demo)
@@ -331,7 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="actor id, e.g. guest:abc or user:1")
     p.add_argument("--type", help="event type, e.g. CommentPosted")
     p.add_argument("--after", default="0", help="position (exclusive)")
-    p.add_argument("--until", help="position or ISO time (inclusive)")
+    p.add_argument("--until", help="position, or ISO time: the events that had occurred by then (inclusive; "
+                   "imported events at their source time, occurred_at)")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=cmd_audit_log)
@@ -340,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_audit_comment)
     p = audit.add_parser("thread", help="a thread as it stood at a position or time, or the diff of two points")
     p.add_argument("key")
-    p.add_argument("--at", help="position or ISO time (default: now)")
+    p.add_argument("--at", help="position, or ISO time by when events occurred (imported: source time) (default: now)")
     p.add_argument("--diff", nargs=2, metavar=("P1", "P2"), help="what changed between two positions/times")
     p.set_defaults(func=cmd_audit_thread)
 
@@ -361,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="what is still unsafe for production (Django's deploy checks and ours); exit 1 if any")
     p.set_defaults(func=cmd_check)
+    from threadlog.imports.command import add_parser as add_import_comments
+
+    add_import_comments(sub)
 
     from threadlog.notifications.cli import add_parser as add_notify_parser
 
@@ -369,6 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["createsuperuser"]:  # Django parses its own options (argparse would take them as ours)
+        _setup()
+        return cmd_createsuperuser(argparse.Namespace(rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.func is cmd_serve:  # before the settings load: they differ a little for a server (server_tuning.py)

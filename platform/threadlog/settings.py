@@ -192,9 +192,25 @@ THREADLOG = {
     "WS_MAX_FRAME_BYTES": 4096,
     "PUBLISHER_POLL_SECONDS": float(os.environ.get("PUBLISHER_POLL_SECONDS", "1.0")),
     "ERASED_BODIES": os.environ.get("ERASED_BODIES", "kept"),
-    # On a SQLite file, API writes run on the event loop itself when the append lock is free (threadlog.asgi);
-    # INLINE_WRITES=0 sends them to the request thread like every other request.
-    "INLINE_WRITES": os.environ.get("INLINE_WRITES", "1") != "0",
+    # Where requests run (threadlog.serving, docs/architecture.md "HTTP requests"): threads for quick reads
+    # per process; processes for expensive reads (time travel, audit pages) per server process, 0: on the
+    # request thread; how many requests of each expensive kind may run or wait at once before a 503.
+    "READ_THREADS": int(os.environ.get("READ_THREADS", "4")),
+    # Write threads per process: 1 on SQLite (one writer at a time, queued in order); on PostgreSQL several, so
+    # that one waits for the disk or the network while another holds the append lock (events/early_release.py).
+    "WRITE_THREADS": int(os.environ.get("WRITE_THREADS") or (4 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1)),
+    "HISTORY_PROCESSES": int(os.environ.get("HISTORY_PROCESSES", "1")),
+    "EXPENSIVE_QUEUE": int(os.environ.get("EXPENSIVE_QUEUE", "4")),
+    # A file the server rewrites each second with the event loop's worst stall (threadlog.serving.loopwatch).
+    "LOOP_WATCH_FILE": os.environ.get("LOOP_WATCH_FILE", ""),
+    # Moderation (docs/moderation.md): off | first | all; links and words that hold a comment anyway.
+    "MODERATION": os.environ.get("MODERATION", "off").strip().lower(),
+    "MODERATION_MAX_LINKS": int(os.environ.get("MODERATION_MAX_LINKS", "2")),
+    "MODERATION_WORDS": [w.strip().lower() for w in os.environ.get("MODERATION_WORDS", "").split(",") if w.strip()],
+    "REPORTS_TO_HOLD": int(os.environ.get("REPORTS_TO_HOLD", "3")),
+    "MAX_PINNED": int(os.environ.get("MAX_PINNED", "3")),
+    "DUPLICATE_SECONDS": int(os.environ.get("DUPLICATE_SECONDS", "600")),  # same body twice: 409; 0 turns off
+    "RATE_REPORT": (int(os.environ.get("RATE_REPORT", "20")), 60),  # reports per reader per minute
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = THREADLOG["MAX_REQUEST_BYTES"]
 

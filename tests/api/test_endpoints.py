@@ -8,7 +8,7 @@ import pytest
 from tests.api.conftest import ORIGIN, assert_error, head
 
 COMMENT_FIELDS = {"id", "parent_id", "author", "body_html", "created_at", "edited_at", "deleted", "up", "down",
-                  "score", "reply_count", "replies"}
+                  "score", "reply_count", "replies", "status", "pinned"}
 
 
 def test_get_thread(api, key):
@@ -18,7 +18,8 @@ def test_get_thread(api, key):
     position = response.json()["position"]
     api.comment(key, "second")
     thread = api.get(f"/api/threads/{key}").json()
-    assert thread == {"key": key, "title": "T1", "comment_count": 2, "position": position + 1}
+    assert thread == {"key": key, "title": "T1", "comment_count": 2, "position": position + 1, "closed": False,
+                      "premoderated": False, "pinned": []}
     assert thread["position"] == head()
 
 

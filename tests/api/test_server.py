@@ -275,9 +275,9 @@ class _SqliteWriteLockHolder:
 
 @pytest.mark.parametrize("holder", [_AppendLockHolder, _SqliteWriteLockHolder])
 def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(make_server, holder):
-    """On SQLite an API write runs on the event loop when it can write at once; while another writer holds the
-    append lock or SQLite's write lock, the write waits on the request thread instead: the loop goes on
-    serving, a reader connects meanwhile, and the write goes through once the lock is released."""
+    """While another writer holds the append lock or SQLite's write lock, an API write waits on the write
+    thread: the event loop goes on serving, a reader connects meanwhile, and the write goes through once the
+    lock is released."""
     server = make_server().start()
     key = unique_key()
     client = HttpClient(server.url)

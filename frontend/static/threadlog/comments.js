@@ -6,6 +6,10 @@
 
 import { Api, ApiError, LiveFeed } from './api.js';
 import { SCORE_SORTS, SORTS, compare, micros } from './rank.js';
+import { installModeration } from './moderation-ui.js';
+import { attachFormatting, editableSource } from './formatting.js';
+import { permalinkHref, watchPermalinks } from './permalink.js';
+import { paintAvatar } from './avatar.js';
 import { attachSubscriptions } from './subscribe.js';
 
 const PAGE_SIZE = 20;
@@ -97,6 +101,7 @@ function icon(path, cls) {
 
 export function mountComments(container, options) {
   const section = new CommentSection(container, options);
+  installModeration(section); // statuses, closed threads, moderators' frames, staff sign-in and actions
   section.start();
   return section;
 }
@@ -124,6 +129,7 @@ export class CommentSection {
     this.lastAnnounce = 0;
     this.replyTo = null;
     this.guest = loadGuest();
+    this.hooks = { paint: [], frame: [], payload: [] }; // extensions (moderation-ui.js)
     this.build(container);
     this.feed = new LiveFeed(this.api.socketUrl(), {
       after: () => this.position,
@@ -179,6 +185,7 @@ export class CommentSection {
           h('span', { class: 'tl-req', id: id('email-note'), text: '(optional, never shown)' })), this.emailInput)),
       h('div', { class: 'tl-form-actions' }, this.formError, this.submit));
     this.formHome = h('div', { class: 'tl-form-home' }, this.form);
+    this.formatting = attachFormatting(this); // toolbar, Write / Preview (formatting.js)
 
     // Count, sort tabs, re-sort notice.
     this.countLabel = h('h2', { class: 'tl-count', id: id('count') }, '');
@@ -243,11 +250,13 @@ export class CommentSection {
     this.subscriptions.loaded();
     this.feed.start();
     this.clock = setInterval(() => this.tick(), 20_000);
+    watchPermalinks(this); // #comment-<id> (permalink.js)
   }
 
   // --- loading ----------------------------------------------------------------------------------------
 
-  async load({ reset = false, cursor = null } = {}) {
+  async load({ reset = false, cursor = null, fresh = false } = {}) {
+    // fresh: a page that replaces the list although it starts at a cursor (a permalink's page)
     const seq = (this.loadSeq = (this.loadSeq || 0) + 1);
     this.loading = true;
     this.list.setAttribute('aria-busy', 'true');
@@ -267,7 +276,8 @@ export class CommentSection {
       }
     }
     if (seq !== this.loadSeq) return null; // a newer load (another sort, a reset) replaced this one
-    if (!cursor) {
+    const first = !cursor || fresh;
+    if (first) {
       this.clearList();
     }
     for (const c of page.comments) {
@@ -276,7 +286,7 @@ export class CommentSection {
     }
     this.nextCursor = page.next_cursor;
     let replay = this.queued;
-    if (!cursor) {
+    if (first) {
       // The list is now the thread as it stood at page.position: re-apply anything received since.
       if (reset) {
         this.recent = [];
@@ -350,8 +360,9 @@ export class CommentSection {
     const time = h('time', { class: 'tl-time' });
     const edited = h('span', { class: 'tl-edited', hidden: true, text: 'edited' });
     const you = h('span', { class: 'tl-you', hidden: true, text: 'you' });
+    const permalink = h('a', { class: 'tl-permalink', href: permalinkHref(c.id) }, time);
     const header = h('header', { class: 'tl-c-head', id: headId }, avatar, author, you,
-      h('span', { class: 'tl-sep', 'aria-hidden': 'true', text: '·' }), time, edited);
+      h('span', { class: 'tl-sep', 'aria-hidden': 'true', text: '·' }), permalink, edited);
     const body = h('div', { class: 'tl-body' });
     const up = h('button', { type: 'button', class: 'tl-vote tl-up', 'data-action': 'up', 'aria-pressed': 'false' },
       h('span', { 'aria-hidden': 'true', class: 'tl-arrow', text: '▲' }), h('span', { class: 'tl-sr', text: 'Vote up' }),
@@ -361,6 +372,7 @@ export class CommentSection {
       h('span', { class: 'tl-n' }));
     const actions = h('div', { class: 'tl-actions' }, up, down,
       h('button', { type: 'button', class: 'tl-link tl-reply', 'data-action': 'reply', text: 'Reply' }),
+      h('button', { type: 'button', class: 'tl-link tl-quote', 'data-action': 'quote', text: 'Quote' }),
       h('button', { type: 'button', class: 'tl-link tl-edit', 'data-action': 'edit', hidden: true, text: 'Edit' }),
       h('button', { type: 'button', class: 'tl-link tl-delete', 'data-action': 'delete', hidden: true, text: 'Delete' }),
       h('span', { class: 'tl-c-error', role: 'alert' }));
@@ -382,7 +394,7 @@ export class CommentSection {
     const box = li.querySelector(':scope > .tl-box');
     const name = c.deleted ? 'Deleted comment' : c.author.name;
     box.querySelector('.tl-author').textContent = name;
-    box.querySelector('.tl-avatar').textContent = c.deleted ? '×' : (name.trim()[0] || '?').toUpperCase();
+    paintAvatar(box.querySelector('.tl-avatar'), c, name, this.api.base); // avatar.js
     box.querySelector('.tl-you').hidden = !node.mine;
     const time = box.querySelector('.tl-time');
     time.dateTime = c.created_at;
@@ -396,7 +408,9 @@ export class CommentSection {
     if (!body.querySelector('.tl-editor') && (node.shownHtml !== html || !body.firstChild)) {
       node.shownHtml = html;
       if (c.deleted) {
-        body.replaceChildren(h('p', { class: 'tl-deleted', text: 'This comment was deleted.' }));
+        const removed = c.status && c.status !== 'published';
+        body.replaceChildren(h('p', { class: 'tl-deleted',
+          text: removed ? 'This comment was removed by a moderator.' : 'This comment was deleted.' }));
       } else {
         body.innerHTML = c.body_html; // sanitised by the server (nh3): the only HTML this widget injects
       }
@@ -410,9 +424,11 @@ export class CommentSection {
       button.hidden = Boolean(c.deleted);
     }
     box.querySelector('.tl-reply').hidden = Boolean(c.deleted);
+    box.querySelector('.tl-quote').hidden = Boolean(c.deleted);
     const editable = this.editable(node);
     box.querySelector('.tl-edit').hidden = !editable;
     box.querySelector('.tl-delete').hidden = !editable && !box.querySelector('.tl-confirm');
+    for (const hook of this.hooks.paint) hook(node);
   }
 
   editable(node) {
@@ -525,6 +541,7 @@ export class CommentSection {
     this.position = frame.position;
     const counts = frame.counts || {};
     const type = frame.event && frame.event.type;
+    for (const hook of this.hooks.frame) hook(frame);
     if (type === 'CommentPosted' && frame.comment) this.livePosted(frame.comment, frame.position);
     else if ((type === 'CommentEdited' || type === 'CommentDeleted') && frame.comment) {
       this.liveChanged(frame.comment, frame.position);
@@ -761,6 +778,7 @@ export class CommentSection {
       case 'up': return node && this.vote(node, node.myVote === 1 ? 0 : 1, target);
       case 'down': return node && this.vote(node, node.myVote === -1 ? 0 : -1, target);
       case 'reply': return node && this.startReply(node);
+      case 'quote': return node && this.formatting.quote(node.li.querySelector(':scope > .tl-box .tl-body'));
       case 'cancel-reply': return this.cancelReply(true);
       case 'edit': return node && this.startEdit(node);
       case 'delete': return node && this.askDelete(node, target);
@@ -890,16 +908,18 @@ export class CommentSection {
       this.emailInput.focus();
       return;
     }
-    const payload = { body, author_name: name };
+    const payload = { body, author_name: name, format: 'markdown' };
     if (email) payload.author_email = email;
     if (this.replyTo) payload.parent_id = this.replyTo;
     if (this.title && this.count === 0) payload.title = this.title.slice(0, 300);
+    for (const hook of this.hooks.payload) hook(payload);
     this.submit.disabled = true;
     try {
       const result = await this.api.post(payload);
       this.guest = { name, email };
       saveGuest(this.guest);
       this.bodyInput.value = '';
+      this.formatting.reset();
       const wasReply = Boolean(this.replyTo);
       if (wasReply) this.cancelReply();
       const li = this.livePosted(result.comment, result.position, { mine: true });
@@ -909,7 +929,9 @@ export class CommentSection {
         if (!this.isVisible(box)) box.scrollIntoView({ block: 'nearest' });
         if (wasReply) box.focus({ preventScroll: true });
       }
-      this.say(wasReply ? 'Your reply was posted.' : 'Your comment was posted.');
+      const held = result.comment.status === 'pending';
+      this.say(held ? 'Your comment was sent and awaits a moderator.'
+        : wasReply ? 'Your reply was posted.' : 'Your comment was posted.');
       this.subscriptions.afterPost(result.comment, email);
     } catch (err) {
       this.formError.textContent = err.message;
@@ -923,7 +945,7 @@ export class CommentSection {
     if (body.querySelector('.tl-editor')) return;
     const id = `${this.uid}-edit-${node.c.id}`;
     const textarea = h('textarea', { id, rows: 3, maxlength: 10000 });
-    textarea.value = body.innerText.trim();
+    textarea.value = editableSource(body, node.c); // formatting.js
     const editor = h('div', { class: 'tl-editor' },
       h('label', { class: 'tl-label', for: id, text: 'Edit your comment' }), textarea,
       h('div', { class: 'tl-editor-actions' },

@@ -1,8 +1,9 @@
 /* threadlog embed: <script src="https://host/embed.js" data-thread="key" async></script>
  *
  * Renders the comment section into a Shadow DOM right after the script tag (or into the element named by
- * data-target), talking to the server the script came from. Without data-thread the thread key is the page's
- * path with "/" written as "~" (other characters outside A-Z a-z 0-9 . _ ~ - become "-").
+ * data-target), talking to the server the script came from. Without data-thread the thread key is derived from
+ * the page's path and query (threadkey.js, docs/import.md): a path alone with "/" written as "~" (other characters
+ * outside A-Z a-z 0-9 . _ ~ - become "-"); a query too, injectively escaped ("/?p=4" -> "q.~.3Fp.3D4").
  * A classic script (it may be loaded async); the section itself is the same ES module the site's pages use.
  */
 (function () {
@@ -10,14 +11,12 @@
   var script = document.currentScript;
   if (!script || !script.src) return;
   var origin = new URL(script.src, window.location.href).origin;
-  var key = script.getAttribute('data-thread') ||
-    (window.location.pathname.replace(/\//g, '~').replace(/[^A-Za-z0-9._~-]/g, '-').slice(0, 200) || '~');
+  var named = script.getAttribute('data-thread');
   var editWindow = /*EDIT_WINDOW*/900;
 
   var target = script.getAttribute('data-target') && document.querySelector(script.getAttribute('data-target'));
   var host = document.createElement('div');
   host.className = 'threadlog-embed';
-  host.setAttribute('data-thread', key);
   if (target) target.appendChild(host);
   else script.parentNode.insertBefore(host, script.nextSibling);
 
@@ -30,7 +29,13 @@
   shadow.appendChild(css);
   shadow.appendChild(mount);
 
-  import(origin + '/static/threadlog/comments.js').then(function (module) {
+  Promise.all([
+    import(origin + '/static/threadlog/comments.js'),
+    named ? null : import(origin + '/static/threadlog/threadkey.js'),
+  ]).then(function (modules) {
+    var module = modules[0];
+    var key = named || modules[1].threadKey(window.location);
+    host.setAttribute('data-thread', key);
     host.threadlog = module.mountComments(mount, {
       thread: key,
       base: origin,

@@ -15,7 +15,8 @@ def check(kind: str, client: str, ip: str) -> None:
     conf = settings.THREADLOG
     if not conf["RATE_LIMITS"]:
         return
-    limit, seconds = conf["RATE_POST"] if kind == "post" else conf["RATE_VOTE"]
+    limit, seconds = (conf["RATE_POST"] if kind == "post" else conf["RATE_REPORT"] if kind == "report"
+                     else conf["RATE_VOTE"])
     counter = windows()
     try:
         counter.hit(f"{kind}:c:{client}", limit, seconds)

@@ -1,7 +1,7 @@
 """Request bodies: shape and size are checked here, before any handler runs."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
 
@@ -32,6 +32,9 @@ class PostCommentIn(_Strict):
     author_email: Optional[StrictStr] = Field(default=None, max_length=254)
     parent_id: Optional[StrictStr] = Field(default=None, max_length=36)
     title: StrictStr = Field(default="", max_length=300)
+    website: StrictStr = Field(default="", max_length=300)  # the form's honeypot: people leave it empty
+    # Markdown unless told otherwise: what POST /api/preview shows for the same body is what gets posted.
+    format: Literal["plain", "markdown"] = "markdown"
 
     _blank = field_validator("body", "author_name")(_not_blank)
     _nul = field_validator("title", "parent_id")(_no_nul)
@@ -65,6 +68,7 @@ class VoteIn(_Strict):
 
 class EditIn(_Strict):
     body: StrictStr = Field(min_length=1, max_length=10_000)
+    format: Optional[Literal["plain", "markdown"]] = None  # None: keep the comment's format
 
     _blank = field_validator("body")(_not_blank)
 

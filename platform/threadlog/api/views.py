@@ -12,18 +12,22 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from events.people import KeyRing, forget_erased, reveal
-from events.store import THREAD_KEY, WouldWait, WrongExpectedVersion, get_store
+from events.store import THREAD_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
-from projections import queries
+from projections import occurred, queries
 from projections.models import CommentView, ThreadView, VoteView
+from projections.render import prepare as prepare_body
 from projections.thread import comment_json
 from threadlog.commands import CastVote, CommandError, DeleteComment, EditComment, PostComment, handle
+from threadlog.serving import expensive, history_pages
 from threadlog.notifications.readers import identities
 
 from . import ratelimit
 from .cors import error_response
 from .identity import identify
 from .schemas import EditIn, PostCommentIn, VoteIn
+from threadlog.moderation.public import PRIVATE_TYPES, thread_moderation, withheld_comments
+from threadlog.moderation.rules import refuse_banned
 
 api = NinjaAPI(title="threadlog", version="1", urls_namespace="api", docs_url="/docs")
 
@@ -43,7 +47,7 @@ def _api_error(request, exc: ApiError):
 
 @api.exception_handler(CommandError)
 def _command_error(request, exc: CommandError):
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, **getattr(exc, "extra", {}))
 
 
 @api.exception_handler(WrongExpectedVersion)
@@ -51,14 +55,9 @@ def _conflict(request, exc: WrongExpectedVersion):
     return error_response(409, "conflict", "the thread changed while this request was decided; retry it")
 
 
-@api.exception_handler(WouldWait)
-def _would_wait(request, exc: WouldWait):
-    """Raised only on the event loop (threadlog.asgi), which runs the request again on the request thread: this
-    answer is discarded there, never sent."""
-    response = error_response(503, "busy", "the database is busy; retry the request")
-    response.run_elsewhere = True
-    response._has_been_logged = True  # Django's mark: not an error to log (the request simply runs again)
-    return response
+@api.exception_handler(expensive.Busy)
+def _busy(request, exc: expensive.Busy):
+    return expensive.busy_response(exc)
 
 
 @api.exception_handler(ratelimit.RateLimited)
@@ -115,6 +114,16 @@ def _uuid(value: str, what: str) -> str:
         raise ApiError(404, f"{what}_not_found", f"no {what} {value!r}") from None
 
 
+def _moment(raw: str | None) -> str | None:
+    """`at=` given as an ISO-8601 time rather than a position: the time in the log's form (else None)."""
+    if not raw or raw.isdigit() or raw.lstrip("-").isdigit():
+        return None
+    try:
+        return occurred.parse_moment(raw)
+    except occurred.BadTime as exc:
+        raise ApiError(400, "invalid_parameter", f"at: {exc}") from None
+
+
 def _int(request: HttpRequest, name: str, default: int | None, lo: int, hi: int) -> int | None:
     raw = request.GET.get(name)
     if raw is None or raw == "":
@@ -135,14 +144,14 @@ def _json(body: dict[str, Any], status: int = 200) -> HttpResponse:
 
 
 def _comment_body(comment_id: str) -> dict[str, Any]:
-    return comment_json(queries.comment_by_id(comment_id))
+    return comment_json(queries.comment_by_id(comment_id), private=True)  # for its author or staff
 
 
 @api.get("/threads/{key}")
 def thread_detail(request: HttpRequest, key: str):
     thread = _thread(key)
     return {"key": thread.key, "title": thread.title, "comment_count": thread.comment_count,
-            "position": thread.last_position}
+            "position": thread.last_position, **thread_moderation(thread)}
 
 
 @api.get("/threads/{key}/comments")
@@ -152,18 +161,26 @@ def thread_comments(request: HttpRequest, key: str, response: HttpResponse):
     if sort not in queries.SORTS:
         raise ApiError(400, "invalid_sort", f"sort must be one of {', '.join(queries.SORTS)}")
     limit = _int(request, "limit", 50, 1, queries.MAX_LIMIT)
-    at = _int(request, "at", None, 0, 2**62)
+    moment = _moment(request.GET.get("at"))
+    at = None if moment else _int(request, "at", None, 0, 2**62)
     cursor = request.GET.get("cursor") or None
+    who = identify(request)
     try:
-        if at is not None:
-            page = queries.comments_page_at(get_store(), key=key, position=at, sort=sort, cursor=cursor, limit=limit)
+        if moment is not None:  # a time: the events that had occurred by then (imported ones at their source time)
+            page = expensive.offload("time_travel", history_pages.comments_page_at_time, key=key, moment=moment,
+                                     sort=sort, cursor=cursor, limit=limit)
+            if page is None:
+                raise ApiError(404, "thread_not_found", f"no thread {key!r} at {moment}")
+        elif at is not None:
+            page = expensive.offload("time_travel", history_pages.comments_page_at, key=key, position=at,
+                                     sort=sort, cursor=cursor, limit=limit)
             if page is None:
                 raise ApiError(404, "thread_not_found", f"no thread {key!r} at position {at}")
         else:
-            page = queries.comments_page(thread=_thread(key), sort=sort, cursor=cursor, limit=limit)
+            page = queries.comments_page(thread=_thread(key), sort=sort, cursor=cursor, limit=limit,
+                                         viewer=queries.Viewer(who.author.id, who.is_staff))
     except queries.BadCursor as exc:
         raise ApiError(400, "invalid_cursor", str(exc)) from None
-    who = identify(request)
     who.set_cookies(response)
     _mark_mine(page.comments, author_id=who.author.id, voter_id=who.voter.id)
     return {"comments": page.comments, "next_cursor": page.next_cursor, "comment_count": page.comment_count,
@@ -197,10 +214,12 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
     parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
+    prepare_body(payload.body, payload.format)  # rendered before the append lock is taken (projections.render)
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
-                          author_email=payload.author_email, parent_id=parent_id, title=payload.title)
+                          author_email=payload.author_email, parent_id=parent_id, title=payload.title,
+                          honeypot=bool(payload.website), format=payload.format)
     result = handle(command, who.author, idempotency_key=_idempotency_key(request))
-    comment = comment_json(result.comment) if result.comment else _comment_body(result.comment_id)
+    comment = comment_json(result.comment, private=True) if result.comment else _comment_body(result.comment_id)
     out = _json({"comment": comment, "position": result.position}, 201)
     who.set_cookies(out)
     return out
@@ -210,6 +229,7 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
 def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("vote", who.voter.id, who.voter.ip_hash)
+    refuse_banned(who.voter.id, who.voter.ip_hash, also=who.author.id)
     result = handle(CastVote(comment_id=_uuid(comment_id, "comment"), value=payload.value), who.voter,
                     idempotency_key=_idempotency_key(request))
     row = result.comment or queries.comment_by_id(result.comment_id)
@@ -223,7 +243,9 @@ def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpR
 def edit(request: HttpRequest, comment_id: str, payload: EditIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
-    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body), who.author,
+    prepare_body(payload.body, payload.format or "markdown")
+    result = handle(EditComment(comment_id=_uuid(comment_id, "comment"), body=payload.body, format=payload.format),
+                    who.author,
                     idempotency_key=_idempotency_key(request))
     return {"comment": _comment_body(result.comment_id), "position": result.position}
 
@@ -250,6 +272,7 @@ def events(request: HttpRequest):
     staff = bool(getattr(request, "user", None) and request.user.is_authenticated and request.user.is_staff)
     out = []
     keys = KeyRing()
+    withheld = set() if staff else withheld_comments(rows)
     for ev in rows:
         item = ev.as_dict()
         if staff:  # sealed personal fields opened, or "[erased]"
@@ -257,8 +280,15 @@ def events(request: HttpRequest):
         else:  # without personal fields, and nothing an erasure has hidden
             item["data"] = public_data(ev.type, forget_erased(dict(ev.data), keys))
             item["metadata"] = {k: v for k, v in ev.metadata.items() if k in ("request_id",)}
+            if ev.data.get("comment_id") in withheld or ev.type in PRIVATE_TYPES:
+                item["data"] = {}  # about a comment the public cannot see (or a report): that it happened only
         out.append(item)
     return {"events": out, "next": rows[-1].position if rows else after, "head": store.head()}
 
 
 __all__ = ["api", "settings"]
+
+
+from threadlog.readers.api import router as _readers_router  # noqa: E402  (preview, context, counts)
+
+api.add_router("", _readers_router)

@@ -5,3 +5,5 @@ from .messages import CastVote, DeleteComment, EditComment, ErasePerson, PostCom
 
 __all__ = ["CommandError", "HANDLERS", "Actor", "Result", "handle", "CastVote", "DeleteComment", "EditComment",
            "ErasePerson", "PostComment"]
+
+from threadlog.moderation import commands as _moderation  # noqa: E402,F401  (registers the moderation handlers)

@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import transaction
 
 from events.people import erase_key, person_key, seal
-from events.store import (ANY, NO_STREAM, EventStore, RecordedEvent, WouldWait, WrongExpectedVersion, get_store,
-                          must_not_wait)
-from events.types import CommentDeleted, CommentEdited, CommentPosted, PersonErased, ThreadOpened, VoteCast
+from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion, get_store
+from events.formats import CommentEdited, CommentPosted
+from events.moderation import CommentHeld
+from events.types import CommentDeleted, PersonErased, ThreadOpened, VoteCast
 from projections.base import ProjectionBehind, apply_events, lagging, project_pending
 from projections.models import CommentView
 from projections.queries import comment_by_id, thread_by_key, vote_value
@@ -25,6 +26,7 @@ from projections.state import CommentRow, MemoryState, ThreadRow
 from projections.ranking import epoch_seconds
 from threadlog.notifications.readers import owns
 
+from threadlog.moderation import rules
 from threadlog.ops import metrics
 
 from .errors import CommandError, not_found
@@ -71,6 +73,13 @@ def on_appended(callback: Callable[[int], None]) -> None:
     _after_commit.append(callback)
 
 
+def announce(last: int, using: str) -> None:
+    """Ring the on_appended doorbells once the current transaction commits: for appends made outside `handle`
+    (an import's, commands.importing), which commit many appends at once."""
+    for callback in _after_commit:
+        transaction.on_commit(lambda cb=callback: cb(last), using=using)
+
+
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
             idempotency_key: str | None, key: str | None = None, threads: tuple[ThreadRow, ...] = (),
             comments: tuple[CommentRow, ...] = ()) -> tuple[list[RecordedEvent], MemoryState]:
@@ -110,6 +119,8 @@ def _comment(thread_key: str | None, comment_id: str) -> CommentRow:
 
 def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
     thread = thread_by_key(cmd.thread)
+    rules.refuse_closed(thread)
+    rules.refuse_banned(actor.id, actor.ip_hash, using=store.using)
     parent = None
     if cmd.parent_id:
         if thread is None:
@@ -120,12 +131,18 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
         limit = settings.THREADLOG["MAX_REPLY_DEPTH"]
         if parent.depth + 1 > limit:
             raise CommandError("reply_too_deep", f"replies nest at most {limit} levels deep; reply higher up", 422)
+        rules.refuse_unpublished_parent(parent)
+    rules.refuse_duplicate(actor.id, cmd.body, using=store.using)
+    hold = rules.hold_reason(body=cmd.body, author_id=actor.id, is_staff=actor.is_staff, thread=thread,
+                             honeypot=cmd.honeypot, using=store.using)
     comment_id = str(uuid.uuid4())
     key = person_key(actor.id, using=store.using)
     sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using, key=key)
     posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
-                           sealed_author=sealed)
+                           sealed_author=sealed, format=cmd.format)
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
+    if hold:  # in the same append, right after it: never public until approved (projections.moderation)
+        events.append(CommentHeld(comment_id=comment_id, reason=hold))
     expected = thread.stream_version if thread else NO_STREAM
     recorded, projected = _commit(store, cmd.thread, events, expected=expected, actor=actor,
                                   idempotency_key=idempotency_key, key=key, threads=(thread,) if thread else (),
@@ -137,6 +154,8 @@ def cast_vote(cmd: CastVote, actor: Actor, store: EventStore, idempotency_key: s
     comment = _comment(None, cmd.comment_id)
     if comment.deleted:
         raise CommandError("comment_deleted", "cannot vote on a deleted comment", 409)
+    if comment.status != "published":
+        raise CommandError("comment_not_published", "votes go to published comments only", 409)
     current = vote_value(comment.id, actor.id)
     thread = thread_by_key(comment.thread_key)
     if current == cmd.value:
@@ -169,9 +188,12 @@ def _changeable(comment_id: str, actor: Actor, verb: str) -> tuple[CommentRow, T
 
 def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
     comment, thread = _changeable(cmd.comment_id, actor, "edited")
-    if comment.body == cmd.body:
+    rules.refuse_banned(actor.id, actor.ip_hash, using=store.using)
+    format = cmd.format or comment.format
+    if comment.body == cmd.body and comment.format == format:
         return Result([], thread.key, comment.id, thread.last_position)
-    recorded, _ = _commit(store, thread.key, [CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id)],
+    edited = CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id, format=format)
+    recorded, _ = _commit(store, thread.key, [edited],
                           expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key,
                           threads=(thread,), comments=(comment,))
     return Result(recorded, thread.key, comment.id, recorded[-1].position)
@@ -223,8 +245,6 @@ def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
     try:
         return _decide(command, actor, store, scoped_key, catch_up=False)
     except ProjectionBehind:
-        if must_not_wait():  # the event loop: catching up may take long; the caller runs the request elsewhere
-            raise WouldWait("the read model must catch up with the log first") from None
         with store.write_transaction():  # committed on its own: it stands whatever the command's fate
             project_pending(store)
         return _decide(command, actor, store, scoped_key, catch_up=True)

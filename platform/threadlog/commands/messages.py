@@ -12,6 +12,8 @@ class PostComment:
     author_email: str | None = None
     parent_id: str | None = None
     title: str = ""
+    honeypot: bool = False  # the form's hidden field was filled: held as spam (threadlog.moderation.rules)
+    format: str = "plain"  # of the body: "plain" or "markdown" (events.formats)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class CastVote:
 class EditComment:
     comment_id: str
     body: str
+    format: str | None = None  # None: the comment's current format
 
 
 @dataclass(frozen=True)

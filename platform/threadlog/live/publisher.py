@@ -28,6 +28,7 @@ from . import presence
 log = logging.getLogger(__name__)
 WAKEUP_GROUP = "threadlog.wakeup"
 NODE_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+ALL_THREADS = "*"  # not a thread key: a reader registered under it gets every thread's frames
 PRESENCE_DELAY = 0.15  # seconds over which joins and leaves are announced together
 
 
@@ -140,6 +141,8 @@ class Publisher:
             rows = await frames_after(self.position)
             for position, thread_key, stream_version, text in rows:
                 readers = tuple(self.readers.get(thread_key, ()))
+                if ALL_THREADS in self.readers:  # the moderators' page (threadlog.moderation.live)
+                    readers += tuple(self.readers[ALL_THREADS])
                 for reader in readers:
                     reader.deliver(position, stream_version, text)
                 metrics.pushed(position, len(readers))

@@ -1,0 +1,188 @@
+"""What one source thread becomes: the decisions every format shares, and the events they produce.
+
+- Spam, pingbacks/trackbacks and (until moderation exists) unapproved comments are skipped, each counted with
+  its reason. Once moderation's `CommentHeld` event is registered, unapproved comments are imported as pending
+  instead: `_held` builds that event and nothing else changes.
+- A deleted comment is kept as a placeholder (posted, then deleted) where a kept comment replies to it, else
+  skipped. A reply whose parent is not in the file (or was skipped) becomes a top-level comment.
+- Comments are posted oldest first, a parent always before its replies whatever order the file lists them in,
+  so the time sorts (by position) are the source's.
+- Each comment's id is derived from the source's (uuid5 of format, thread key and source id): a comment
+  already imported is recognised by it and never posted twice.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from django.conf import settings
+
+from events.imported import ThreadOpened, VotesImported
+from events.sealing import seal_with
+from events.types import CommentDeleted, CommentPosted, Event, UnknownEventType, event_class
+
+from .model import SourceComment, SourceThread, Status, Tally
+
+NAMESPACE = uuid.UUID("6f6c6774-6872-4c6f-9769-6d706f727473")  # fixed: ids must be the same in every import
+MAX_NAME = 64  # the read model's author_name column
+MAX_TITLE = 300
+ANONYMOUS = "Anonymous"
+DELETED_REASON = "deleted before the import"
+SKIP_REASONS = {
+    Status.SPAM: "spam",
+    Status.PINGBACK: "pingbacks and trackbacks",
+    Status.PENDING: "unapproved (no moderation)",
+}
+
+
+def comment_uuid(fmt: str, key: str, source_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{fmt}\n{key}\n{source_id}"))
+
+
+@functools.lru_cache(maxsize=65536)
+def author_id(fmt: str, name: str, email: str) -> str:
+    """One pseudonymous person per source author (by e-mail, else name): their key seals their name and e-mail,
+    and erasing that person erases every comment of theirs. Keyed with SECRET_KEY, so the id reveals nothing."""
+    who = f"email:{email.lower()}" if email else f"name:{name}" if name else "anonymous"
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{fmt}\n{who}".encode(), hashlib.sha256).hexdigest()
+    return f"import:{digest[:24]}"
+
+
+def _held(comment_id: str) -> Event | None:
+    """Moderation's CommentHeld (the comment is pending), or None while moderation does not exist."""
+    try:
+        cls = event_class("CommentHeld")
+    except UnknownEventType:
+        return None
+    try:
+        return cls.from_data({"comment_id": comment_id, "reason": "pending in the source"})
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class ThreadPlan:
+    key: str
+    events: list[Event] = field(default_factory=list)
+    metadata: list[dict[str, Any]] = field(default_factory=list)
+    authors: set[str] = field(default_factory=set)
+
+    def add(self, event: Event, occurred_at: str, source_id: str, fmt: str) -> None:
+        self.events.append(event)
+        self.metadata.append({"occurred_at": occurred_at, "source": fmt, "source_id": source_id})
+
+
+def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, existing: set[str], actor: str,
+                keys_for: Callable[[Iterable[str]], dict[str, str]], tally: Tally) -> ThreadPlan:
+    """The events that import `thread` into the thread `key` (`opened`: it exists already; `existing`: the ids
+    of its comments). `keys_for(people)` gives their sealing keys."""
+    held_possible = _held("00000000-0000-0000-0000-000000000000") is not None
+    by_id: dict[str, SourceComment] = {}
+    for c in thread.comments:
+        if c.id in by_id:
+            tally.note("comments listed twice in the file: the last one kept")
+        by_id[c.id] = c
+
+    def dropped(c: SourceComment) -> str | None:
+        if c.status is Status.PENDING and held_possible:
+            return None
+        return SKIP_REASONS.get(c.status)
+
+    kept: dict[str, SourceComment] = {}
+    for c in by_id.values():
+        reason = dropped(c)
+        if reason:
+            tally.skip(reason)
+        elif c.status is not Status.TRASH:
+            kept[c.id] = c
+    parent_of: dict[str, str | None] = {}
+
+    def parent(c: SourceComment) -> str | None:
+        """The source parent this comment hangs under here (None: top level)."""
+        if c.id in parent_of:
+            return parent_of[c.id]
+        p = c.parent_id
+        if p is not None and (p == c.id or p not in by_id or dropped(by_id[p])):
+            tally.note("replies whose parent is missing or skipped: made top-level")
+            p = None
+        parent_of[c.id] = p
+        return p
+
+    # Deleted comments that live comments reply to (at any depth) stay, as placeholders.
+    for c in list(kept.values()):
+        seen = {c.id}
+        p = parent(c)
+        while p is not None and p not in kept:
+            if p in seen:  # a cycle of parents in the file: broken at this comment
+                parent_of[c.id] = None
+                tally.note("replies in a cycle of parents: made top-level")
+                break
+            seen.add(p)
+            kept[p] = by_id[p]  # a TRASH comment with a live descendant
+            p = parent(by_id[p])
+    for c in by_id.values():
+        if c.status is Status.TRASH and c.id not in kept:
+            tally.skip("deleted (no replies to keep)")
+    # Break cycles among kept comments too (each walk above stops at a kept ancestor).
+    order = sorted(kept.values(), key=lambda c: (c.created_at, c.order))
+    result = ThreadPlan(key)
+    if not opened:
+        first = min(t for t in (thread.created_at, order[0].created_at if order else None) if t) or ""
+        result.add(ThreadOpened(key=key, title=thread.title[:MAX_TITLE], url=thread.url), first, thread.id, fmt)
+    done: set[str] = set()
+    posting: list[SourceComment] = []
+
+    def emit(c: SourceComment) -> None:
+        chain = []
+        node: SourceComment | None = c
+        while node is not None and node.id not in done and node.id not in {n.id for n in chain}:
+            chain.append(node)
+            p = parent(node)
+            node = kept.get(p) if p is not None else None
+        if node is not None and node.id not in done:  # a cycle: the oldest in the chain goes top level
+            parent_of[chain[-1].id] = None
+            tally.note("replies in a cycle of parents: made top-level")
+        for n in reversed(chain):
+            done.add(n.id)
+            posting.append(n)
+
+    for c in order:
+        emit(c)
+    ids = {c.id: comment_uuid(fmt, key, c.id) for c in posting}
+    new = [c for c in posting if ids[c.id] not in existing]
+    tally.already_imported += len(posting) - len(new)
+    people = {c.id: "import:deleted" if c.status is Status.TRASH else author_id(fmt, c.author_name, c.author_email)
+              for c in new}
+    keys = keys_for(people.values()) if new else {}
+    result.authors.update(people.values())
+    votes: list[tuple[str, int, int]] = []
+    for c in new:
+        cid, person = ids[c.id], people[c.id]
+        p = parent(c)
+        placeholder = c.status is Status.TRASH
+        name = c.author_name[:MAX_NAME] or ANONYMOUS
+        fields = {"name": "", "email": None} if placeholder else {"name": name, "email": c.author_email or None}
+        sealed = seal_with(keys[person], person, fields)
+        result.add(CommentPosted(comment_id=cid, body="" if placeholder else c.body, author_id=person,
+                                 parent_id=(ids.get(p) or comment_uuid(fmt, key, p)) if p is not None else None,
+                                 sealed_author=sealed), c.created_at, c.id, fmt)
+        tally.comments += 1
+        if placeholder:
+            result.add(CommentDeleted(comment_id=cid, deleted_by=actor, reason=DELETED_REASON), c.created_at, c.id,
+                       fmt)
+            tally.placeholders += 1
+            continue
+        if c.status is Status.PENDING:
+            held = _held(cid)
+            if held is not None:
+                result.add(held, c.created_at, c.id, fmt)
+        if c.up or c.down:
+            votes.append((cid, c.up, c.down))
+            tally.votes += c.up + c.down
+    if votes:  # at the time of the newest comment they count
+        result.add(VotesImported(votes=tuple(votes)), max(c.created_at for c in new), thread.id, fmt)
+    return result

@@ -1,0 +1,83 @@
+"""Read (parse and convert) an export in a second process while this one plans, appends and projects.
+
+Reading is a quarter of an import's work and depends on nothing in the database, like a rebuild's rendering
+(projections.offload). `python -m threadlog.imports.reader_process PATH FORMAT SITE_URL` reads the file and
+writes pickled batches of SourceThreads to its stdout, then what it counted; the pipe's buffer keeps it at most
+a few batches ahead, so memory stays bounded. Only the command line uses it (a file on disk, a fresh process);
+the admin upload reads in its own process.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .model import ImportFileError, SourceThread, Tally
+
+BATCH = 50  # threads per message
+
+
+def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
+                       progress: Callable[[int], None] | None) -> Iterator[SourceThread]:
+    """The threads of `path` as the reader process sends them; its counts are added to `tally` at the end.
+    Raises ImportFileError with the reader's own message when the file cannot be read."""
+    platform_dir = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [platform_dir, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "threadlog.imports.reader_process", str(path), fmt, site_url],
+                            stdout=subprocess.PIPE, env=env)
+    try:
+        while True:
+            try:
+                kind, payload, read = pickle.load(proc.stdout)
+            except EOFError:
+                raise ImportFileError("the import's reader process ended unexpectedly (see above); nothing was"
+                                      " imported") from None
+            if progress is not None:
+                progress(read)
+            if kind == "threads":
+                yield from payload
+            elif kind == "error":
+                raise ImportFileError(payload)
+            else:  # "done": what the reader counted
+                tally.skipped.update(payload["skipped"])
+                tally.notes.update(payload["notes"])
+                return
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def _main(path: str, fmt: str, site_url: str) -> None:
+    from .reading import Counting, read_threads
+
+    out = sys.stdout.buffer
+    tally = Tally(format=fmt)
+    with open(path, "rb") as raw:
+        counting = Counting(raw, None)
+        reader = io.BufferedReader(counting, 1 << 16)
+        batch: list[SourceThread] = []
+        try:
+            for thread in read_threads(reader, fmt, tally, site_url):
+                batch.append(thread)
+                if len(batch) >= BATCH:
+                    pickle.dump(("threads", batch, counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
+                    batch = []
+        except ImportFileError as exc:
+            pickle.dump(("error", str(exc), counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
+            out.flush()
+            return
+        if batch:
+            pickle.dump(("threads", batch, counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
+        pickle.dump(("done", {"skipped": dict(tally.skipped), "notes": dict(tally.notes)}, counting.read_bytes), out,
+                    pickle.HIGHEST_PROTOCOL)
+    out.flush()
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:4])

@@ -1,0 +1,138 @@
+"""Markdown bodies -> safe HTML: a CommonMark subset (markdown-it-py), then sanitised by nh3.
+
+The subset: paragraphs, line breaks (a newline is a line break, as in the plain format), **bold**, *italic*,
+`code`, fenced and indented code blocks, > quotes, lists, [links](https://…), <autolinks> and bare URLs (linked
+exactly as in plain text). No raw HTML (shown as text), no images (their alt text stays, as a link), no headings,
+rules, tables or link reference definitions (shown as the text they are); quotes nest QUOTE_DEPTH deep, deeper
+markers stay text. Only http(s) links survive, with
+rel="nofollow ugc noopener".
+
+The HTML carries no layout newlines, so a body without any Markdown in it renders exactly as the plain format
+renders it; `render_markdown` takes that short cut (the plain renderer is several times faster), and tests check
+both paths agree.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_inline import StateInline
+
+from .render import LINK_REL, _URL, _split_trailing, render_body
+
+# Deeper quotes and lists than this are shown as text: the parser's recursion stays bounded whatever the input.
+MAX_NESTING = 20
+
+_CLEANER = nh3.Cleaner(
+    tags={"p", "br", "a", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li"},
+    attributes={"a": {"href"}, "ol": {"start"}},
+    url_schemes={"http", "https"},
+    link_rel=LINK_REL,
+)
+_SCHEME_BEFORE = re.compile(r"(?:^|[^A-Za-z0-9.+-])(https?)$", re.IGNORECASE)
+
+
+def _bare_url(state: StateInline, silent: bool) -> bool:
+    """Link a bare http(s) URL as the plain format does (the same pattern and trailing punctuation).
+
+    Runs at a ':' (where the text rule stops), like markdown-it's own linkify rule, so the URL is taken whole
+    before emphasis can split it at a '_' or '*'."""
+    pos = state.pos
+    if state.linkLevel > 0 or not state.src.startswith("://", pos):
+        return False
+    scheme = _SCHEME_BEFORE.search(state.pending)
+    if scheme is None:
+        return False
+    start = pos - len(scheme.group(1))
+    match = _URL.match(state.src, start, state.posMax)
+    if match is None:
+        return False
+    url, _ = _split_trailing(match.group(0))
+    if len(url) <= len(scheme.group(1)) + 3:
+        return False
+    if not silent:
+        state.pending = state.pending[: -len(scheme.group(1))]
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": url}
+        token.markup, token.info = "linkify", "auto"
+        state.push("text", "", 0).content = url
+        token = state.push("link_close", "a", -1)
+        token.markup, token.info = "linkify", "auto"
+    state.pos = start + len(url)
+    return True
+
+
+def _flatten(state) -> None:
+    """No layout newlines between blocks (the plain renderer writes none): a core rule after parsing."""
+    for token in state.tokens:
+        token.block = False
+
+
+def _code_block(self, tokens, idx, options, env) -> str:
+    return f"<pre><code>{escapeHtml(tokens[idx].content)}</code></pre>"
+
+
+def _make() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False, "maxNesting": MAX_NESTING})
+    md.disable(["heading", "lheading", "hr", "html_block", "html_inline", "image", "reference"])
+    md.inline.ruler.after("text", "bare_url", _bare_url)
+    md.core.ruler.push("flatten", _flatten)
+    md.add_render_rule("softbreak", lambda self, tokens, idx, options, env: "<br>")
+    md.add_render_rule("hardbreak", lambda self, tokens, idx, options, env: "<br>")
+    md.add_render_rule("code_block", _code_block)
+    md.add_render_rule("fence", _code_block)  # the info string ("python") is dropped: no classes survive nh3
+    return md
+
+
+_MD = _make()
+
+# Characters that can make Markdown anywhere in a text, and what can at the start of a line; a body with none of
+# them renders as plain text does (`_plain_looking`, checked against markdown-it by tests).
+_INLINE_SYNTAX = re.compile(r"[\\`*_\[\]<\r]|&(?:#|[A-Za-z0-9]+;)")
+_LINE_MARKS = "-+>~"
+
+
+def _plain_looking(text: str) -> bool:
+    """No Markdown syntax: nothing inline, and no line that starts a block (quote, list, fence, indented code)
+    or starts or ends with white space (which Markdown strips and plain text keeps). One pass of a character
+    class, then each line's ends: a multi-line regex for the same test took twice the plain renderer's time."""
+    if _INLINE_SYNTAX.search(text) is not None:
+        return False
+    for line in text.split("\n"):
+        if line and (line[0].isspace() or line[-1].isspace() or line[0] in _LINE_MARKS or line[0].isdigit()):
+            return False
+    return True
+
+
+# Quote markers past this depth are kept as text (markdown-it would drop what lies deeper than MAX_NESTING).
+QUOTE_DEPTH = MAX_NESTING - 4
+_DEEP_QUOTE = re.compile(r"^((?:[ \t]*>){%d})([ \t>]*>)" % QUOTE_DEPTH, re.MULTILINE)
+
+
+def _shallow(text: str) -> str:
+    return _DEEP_QUOTE.sub(lambda m: m.group(1) + m.group(2).replace(">", "\\>"), text)
+
+
+def render_markdown_sanitised(text: str) -> str:
+    """The general path: markdown-it, then nh3."""
+    return _CLEANER.clean(_MD.render(_shallow(text)))
+
+
+def render_markdown(text: str) -> str:
+    if _plain_looking(text) and "\x00" not in text and "\ufeff" not in text:
+        return render_body(text)
+    return _recent(text)
+
+
+@lru_cache(maxsize=256)
+def _recent(text: str) -> str:
+    """The last bodies rendered: a write renders its body before it takes the append lock (`prepare`), and the
+    projection, under the lock, finds it here (a long Markdown body takes tenths of a second)."""
+    return render_markdown_sanitised(text)
+
+
+def prepare(text: str) -> None:
+    render_markdown(text)

@@ -1,0 +1,130 @@
+"""Moderation over the WebSocket: a public reader never receives a held comment's body, name, id or a count
+change; approving delivers it live like a new comment; removing it arrives as a removal; resumes are alike."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from tests.conftest import unique_key
+from tests.live.conftest import clean_publisher, connect, frame, frames_until, post  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("clean_publisher")
+
+SECRET = "the secret body"
+
+
+@database_sync_to_async
+def post_held(key: str, reason: str = "all", actor: str = "guest:held-writer"):
+    from django.conf import settings
+
+    from threadlog.commands import Actor, PostComment, handle
+
+    old = settings.THREADLOG["MODERATION"]
+    settings.THREADLOG["MODERATION"] = reason
+    try:
+        return handle(PostComment(thread=key, body=SECRET, author_name="Secret Name"), Actor(actor))
+    finally:
+        settings.THREADLOG["MODERATION"] = old
+
+
+@database_sync_to_async
+def moderate(comment_id: str, action: str):
+    from threadlog.commands import Actor, handle
+    from threadlog.moderation.commands import ModerateComment
+
+    return handle(ModerateComment(comment_id=comment_id, action=action, reason="test"), Actor("user:1", is_staff=True))
+
+
+def _leaks(frames: list[dict], comment_id: str) -> bool:
+    text = json.dumps(frames)
+    return SECRET in text or "Secret Name" in text or comment_id in text
+
+
+async def test_public_reader_never_receives_a_held_comment_then_gets_it_on_approval():
+    key = unique_key("mod")
+    first = await post(key, "public")
+    comm = await connect(key)
+    await frames_until(comm, "ready")
+    held = await post_held(key)
+    posted, hold = await frame(comm), await frame(comm)
+    assert [posted["stream_version"], hold["stream_version"]] == [3, 4]  # no gap: versions still advance
+    assert posted["event"]["type"] == hold["event"]["type"] == "Withheld"
+    assert posted["counts"] == hold["counts"] == {"comment_count": 1}
+    assert not _leaks([posted, hold], held.comment_id)
+
+    approved = await moderate(held.comment_id, "approve")
+    live = await frame(comm)
+    assert live["position"] == approved.position and live["event"]["type"] == "CommentApproved"
+    assert live["comment"]["id"] == held.comment_id and SECRET in live["comment"]["body_html"]
+    assert live["comment"]["author"]["name"] == "Secret Name" and live["comment"]["status"] == "published"
+    assert live["counts"]["comment_count"] == 2
+    assert "moderator" not in live["event"]["data"]
+
+    hidden = await moderate(first.comment_id, "hide")
+    gone = await frame(comm)
+    assert gone["position"] == hidden.position and gone["comment"]["deleted"] is True
+    assert gone["comment"]["body_html"] == "" and gone["counts"]["comment_count"] == 1
+    await comm.disconnect()
+
+
+async def test_resume_and_rejection_never_replay_held_content():
+    key = unique_key("mod")
+    await post(key, "public")
+    held = await post_held(key)
+    await moderate(held.comment_id, "reject")
+    comm = await connect(key, "?after=0")
+    got = await frames_until(comm, "ready")
+    assert not _leaks(got, held.comment_id)
+    assert [f["stream_version"] for f in got[:-1]] == [1, 2, 3, 4, 5]
+    assert got[-2]["counts"]["comment_count"] == 1
+    await comm.disconnect()
+
+
+async def test_reports_are_not_pushed_to_readers():
+    from threadlog.commands import Actor, handle
+    from threadlog.moderation.commands import ReportComment
+
+    key = unique_key("mod")
+    c = await post(key, "reported")
+    comm = await connect(key)
+    await frames_until(comm, "ready")
+    await database_sync_to_async(handle)(ReportComment(comment_id=c.comment_id, reason="abuse", note="my note"),
+                                         Actor("guest:reporter"))
+    got = await frame(comm)
+    assert got["event"]["type"] == "Withheld" and "my note" not in json.dumps(got)
+    await comm.disconnect()
+
+
+async def test_moderation_socket_is_staff_only_and_rings_on_changes():
+    from channels.testing import WebsocketCommunicator
+
+    from tests.live.conftest import asgi_app
+
+    comm = WebsocketCommunicator(asgi_app(), "/ws/moderation/")
+    connected, _ = await comm.connect(timeout=5)
+    assert connected
+    msg = json.loads(await comm.receive_from(timeout=5))
+    assert msg["type"] == "error" and msg["code"] == "staff_only"
+    await comm.disconnect()
+
+    cookie = await database_sync_to_async(_staff_session_cookie)()
+    comm = WebsocketCommunicator(asgi_app(), "/ws/moderation/", headers=[(b"cookie", cookie.encode())])
+    await comm.connect(timeout=5)
+    assert json.loads(await comm.receive_from(timeout=5)) == {"type": "ready"}
+    held = await post_held(unique_key("mod"))
+    msg = json.loads(await comm.receive_from(timeout=5))
+    assert msg == {"type": "changed", "position": held.position}
+    await comm.disconnect()
+
+
+def _staff_session_cookie() -> str:
+    from django.test import Client
+
+    from .conftest import make_staff
+
+    username, password = make_staff()
+    client = Client()
+    assert client.login(username=username, password=password)
+    return f"sessionid={client.cookies['sessionid'].value}"
