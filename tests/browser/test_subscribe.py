@@ -112,7 +112,7 @@ def test_sign_in_by_email_from_the_page_and_manage_subscriptions(mail_site, smtp
 
     page.locator(".tl-bell").click()
     page.get_by_role("button", name="Sign in by e-mail").click()
-    page.locator(".tl-signin-form input").fill("dana@example.com")
+    page.locator(".tl-email-signin input").fill("dana@example.com")
     page.get_by_role("button", name="Send sign-in link").click()
     page.locator(".tl-account").get_by_text("Check your inbox").wait_for()
     page.locator("#comments").screenshot(path=str(artifacts / "signin-sent-360.png"))

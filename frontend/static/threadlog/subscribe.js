@@ -110,7 +110,7 @@ export class Subscriptions {
       else if (action === 'end') this.end(e.target.closest('[data-id]'));
     });
     this.panel.addEventListener('submit', (e) => {
-      if (!e.target.matches('.tl-signin-form')) return;
+      if (!e.target.matches('.tl-email-signin')) return;
       e.preventDefault();
       this.sendSignIn(e.target);
     });
@@ -269,7 +269,7 @@ export class Subscriptions {
     const input = el('input', { id, type: 'email', required: true, maxlength: 254, autocomplete: 'email',
       placeholder: 'you@example.com' });
     input.value = this.section.emailInput.value.trim();
-    const form = el('form', { class: 'tl-signin-form', novalidate: true },
+    const form = el('form', { class: 'tl-email-signin', novalidate: true },
       el('div', { class: 'tl-sub-row' }, el('label', { class: 'tl-label', for: id, text: 'Your e-mail' }), input,
         el('button', { type: 'submit', class: 'tl-btn tl-primary', text: 'Send sign-in link' })),
       el('p', { class: 'tl-error', role: 'alert' }));
