@@ -206,3 +206,4 @@ from . import formats as _formats  # noqa: E402,F401  (CommentPosted v3, Comment
 from . import imported as _imported  # noqa: E402,F401  ThreadOpened v2, VotesImported (imports)
 
 from . import subscriptions as _subscriptions  # noqa: E402,F401  (registers its event types)
+from . import anchors as _anchors  # noqa: E402,F401  (CommentPosted v4 with the passage it is anchored to)

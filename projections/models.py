@@ -54,6 +54,8 @@ class CommentView(models.Model):
     pinned = models.BigIntegerField(default=0)  # position of the pin, 0: not pinned
     shown = models.BooleanField(default=True)  # has been public (counted in its parent's children)
     format = models.CharField(max_length=16, default="plain")  # of the body: "plain" or "markdown"
+    anchor_id = models.CharField(max_length=16, null=True)  # inline feedback (projections.anchors)
+    anchor = models.TextField(null=True)  # the anchor as the API shows it (JSON text)
     # Sort keys stored ascending so every order is one keyset over (key, position).
     rank_voted = models.IntegerField(default=0)  # -score
     rank_best = models.FloatField(default=0.0)  # -wilson lower bound
@@ -80,6 +82,9 @@ class CommentView(models.Model):
             # Partial, so that the top-level sorts above keep using their own indexes.
             models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest", condition=SHOWN),
             models.Index(fields=["position"], name="tl_comment_newest", condition=SHOWN),
+            # Inline feedback: a thread's anchored comments only (GET …/anchors, …/comments?anchor=)
+            models.Index(fields=["thread_key", "anchor_id", "position"], name="tl_comment_anchor",
+                         condition=models.Q(anchor_id__isnull=False)),
         ]
 
 

@@ -40,6 +40,6 @@ def state_at_time(store: EventStore, key: str, moment: str) -> MemoryState:
 
 
 def comments_page_at_time(store: EventStore, *, key: str, moment: str, sort: str, cursor: str | None,
-                          limit: int) -> Page | None:
+                          limit: int, anchor: str | None = None) -> Page | None:
     return page_of_state(state_at_time(store, key, moment), key=key, sort=sort, cursor=cursor, limit=limit,
-                         using=store.using)
+                         using=store.using, anchor=anchor)

@@ -132,7 +132,7 @@ def _row(values) -> CommentRow:
 
 
 def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: int,
-                  viewer: Viewer = PUBLIC) -> Page:
+                  viewer: Viewer = PUBLIC, anchor: str | None = None) -> Page:
     """One page of top-level comments in `sort` order, replies nested; keyset-paginated by (rank, position).
 
     Pinned comments come first, in pin order, on the first page (besides `limit` others), in every sort."""
@@ -142,6 +142,9 @@ def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: i
         raise KeyError(sort)
     where = ["thread_key = %s", "depth = 0", "pinned = 0"]
     params: list[Any] = [thread.key]
+    if anchor is not None:  # the comments on one passage (projections.anchors)
+        where.append("anchor_id = %s")
+        params.append(anchor)
     if viewer.staff:
         where.append("NOT (deleted AND children = 0)")
     elif viewer.author_id:
@@ -177,7 +180,8 @@ def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: i
         if not cursor:
             cur.execute(f"SELECT {_ROW_COLUMNS} FROM threadlog_comment WHERE thread_key = %s AND depth = 0"
                         " AND pinned > 0 ORDER BY pinned", [thread.key])
-            tops = [r for r in map(_row, cur.fetchall()) if viewer.lists(r)] + tops
+            tops = [r for r in map(_row, cur.fetchall())
+                    if viewer.lists(r) and (anchor is None or r.anchor_id == anchor)] + tops
         descendants = []
         if tops:
             cur.execute(f"SELECT {_ROW_COLUMNS} FROM threadlog_comment WHERE root_id IN"
@@ -196,15 +200,16 @@ def thread_state_at(store: EventStore, *, key: str, position: int) -> MemoryStat
 
 
 def comments_page_at(
-    store: EventStore, *, key: str, position: int, sort: str, cursor: str | None, limit: int
+    store: EventStore, *, key: str, position: int, sort: str, cursor: str | None, limit: int,
+    anchor: str | None = None,
 ) -> Page | None:
     """The same page, computed from a replay of the thread's events up to `position` (time travel)."""
     return page_of_state(thread_state_at(store, key=key, position=position), key=key, sort=sort, cursor=cursor,
-                         limit=limit, using=store.using)
+                         limit=limit, using=store.using, anchor=anchor)
 
 
 def page_of_state(state: MemoryState, *, key: str, sort: str, cursor: str | None, limit: int,
-                  using: str = "default") -> Page | None:
+                  using: str = "default", anchor: str | None = None) -> Page | None:
     """A page of a replayed thread (at a position, or at a time: projections.occurred)."""
     thread = state.thread(key)
     if thread is None:
@@ -214,7 +219,8 @@ def page_of_state(state: MemoryState, *, key: str, sort: str, cursor: str | None
                         .exclude(status="published").values_list("id", "status")):
         if cid in state.comments:
             state.comments[cid].status = status
-    rows = [r for r in state.comments.values() if r.depth == 0 and PUBLIC.lists(r) and not r.pinned]
+    rows = [r for r in state.comments.values() if r.depth == 0 and PUBLIC.lists(r) and not r.pinned
+            and (anchor is None or r.anchor_id == anchor)]
     if cursor:
         pos, rank = decode_cursor(sort, cursor)
         rows = [r for r in rows if _after(sort, r, pos, rank)]
@@ -222,8 +228,8 @@ def page_of_state(state: MemoryState, *, key: str, sort: str, cursor: str | None
     more = len(rows) > limit
     tops = rows[:limit]
     if not cursor:
-        tops = sorted((r for r in state.comments.values() if r.depth == 0 and r.pinned and PUBLIC.lists(r)),
-                      key=lambda r: r.pinned) + tops
+        tops = sorted((r for r in state.comments.values() if r.depth == 0 and r.pinned and PUBLIC.lists(r)
+                       and (anchor is None or r.anchor_id == anchor)), key=lambda r: r.pinned) + tops
     roots = {t.id for t in tops}
     descendants = [r for r in state.comments.values() if r.depth > 0 and r.root_id in roots]
     return Page(

@@ -62,6 +62,8 @@ class CommentRow:
     pinned: int = 0  # the position of the pin (pin order); 0: not pinned
     shown: bool = True  # has been public at least once (counted in its parent's `children`)
     format: str = "plain"  # of the body (events.formats): time travel renders it on display
+    anchor_id: str | None = None  # the passage it is anchored to (projections.anchors); a reply: its parent's
+    anchor: str | None = None  # that anchor as the API shows it, JSON text
 
     @property
     def rank_voted(self) -> int:

@@ -14,7 +14,7 @@ from events.people import ERASED, forget_erased
 from events.sealing import sealed_name
 from events.types import public_data
 
-from . import moderation
+from . import anchors, moderation
 from .avatars import avatar_path
 from .render import render as render_html
 from .state import CommentRow, State, ThreadRow
@@ -59,6 +59,7 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "depth": row.depth,
         "format": row.format,
         "avatar": None if gone or row.author_name == ERASED else avatar_path(row.author_id),
+        "anchor": anchors.as_json(row) if row.anchor else None,
         "replies": replies if replies is not None else [],
     }
 
@@ -114,6 +115,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             body=data["body"], body_html=render_html(data["body"], data.get("format", "plain")) if render else None,
             created_at=ev.occurred_at, format=data.get("format", "plain"),
         )
+        if parent is not None or "anchor" in data:
+            anchors.on_posted(comment, data.get("anchor"), parent)
         if held:
             moderation.hold_new(state, comment)
         if comment.author_name is None:  # deferred (a rebuild opens it later); kept for a frame that needs it first

@@ -26,6 +26,30 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+class AnchorIn(_Strict):
+    """The passage a top-level comment is anchored to (inline feedback, docs/inline-feedback.md): a W3C
+    TextQuoteSelector (`exact` with some context before and after), an optional TextPositionSelector hint
+    (`start`, `end`: character offsets in the article's text) and the id of the element it was made in."""
+
+    exact: StrictStr = Field(min_length=1, max_length=1_000)
+    prefix: StrictStr = Field(default="", max_length=64)
+    suffix: StrictStr = Field(default="", max_length=64)
+    start: Optional[StrictInt] = Field(default=None, ge=0, le=10_000_000)
+    end: Optional[StrictInt] = Field(default=None, ge=0, le=10_000_000)
+    container: Optional[StrictStr] = Field(default=None, max_length=100)
+
+    _blank = field_validator("exact")(_not_blank)
+    _nul = field_validator("prefix", "suffix", "container")(_no_nul)
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, value: Optional[int], info) -> Optional[int]:
+        start = info.data.get("start")
+        if value is not None and start is not None and value < start:
+            raise ValueError("must not be less than start")
+        return value
+
+
 class PostCommentIn(_Strict):
     body: StrictStr = Field(min_length=1, max_length=10_000)
     author_name: StrictStr = Field(min_length=1, max_length=64)
@@ -35,6 +59,7 @@ class PostCommentIn(_Strict):
     website: StrictStr = Field(default="", max_length=300)  # the form's honeypot: people leave it empty
     # Markdown unless told otherwise: what POST /api/preview shows for the same body is what gets posted.
     format: Literal["plain", "markdown"] = "markdown"
+    anchor: Optional[AnchorIn] = None  # top-level comments only: a reply inherits its parent's
 
     _blank = field_validator("body", "author_name")(_not_blank)
     _nul = field_validator("title", "parent_id")(_no_nul)
@@ -73,4 +98,4 @@ class EditIn(_Strict):
     _blank = field_validator("body")(_not_blank)
 
 
-__all__ = ["PostCommentIn", "VoteIn", "EditIn", "StrictInt", "EmailStr"]
+__all__ = ["AnchorIn", "PostCommentIn", "VoteIn", "EditIn", "StrictInt", "EmailStr"]

@@ -14,7 +14,7 @@ from ninja.errors import HttpError, ValidationError
 from events.people import KeyRing, forget_erased, reveal
 from events.store import THREAD_KEY, WrongExpectedVersion, get_store
 from events.types import public_data
-from projections import occurred, queries
+from projections import anchors, occurred, queries
 from projections.models import CommentView, ThreadView, VoteView
 from projections.render import prepare as prepare_body
 from projections.thread import comment_json
@@ -164,27 +164,38 @@ def thread_comments(request: HttpRequest, key: str, response: HttpResponse):
     moment = _moment(request.GET.get("at"))
     at = None if moment else _int(request, "at", None, 0, 2**62)
     cursor = request.GET.get("cursor") or None
+    anchor = _anchor_param(request)
     who = identify(request)
     try:
         if moment is not None:  # a time: the events that had occurred by then (imported ones at their source time)
             page = expensive.offload("time_travel", history_pages.comments_page_at_time, key=key, moment=moment,
-                                     sort=sort, cursor=cursor, limit=limit)
+                                     sort=sort, cursor=cursor, limit=limit, anchor=anchor)
             if page is None:
                 raise ApiError(404, "thread_not_found", f"no thread {key!r} at {moment}")
         elif at is not None:
             page = expensive.offload("time_travel", history_pages.comments_page_at, key=key, position=at,
-                                     sort=sort, cursor=cursor, limit=limit)
+                                     sort=sort, cursor=cursor, limit=limit, anchor=anchor)
             if page is None:
                 raise ApiError(404, "thread_not_found", f"no thread {key!r} at position {at}")
         else:
             page = queries.comments_page(thread=_thread(key), sort=sort, cursor=cursor, limit=limit,
-                                         viewer=queries.Viewer(who.author.id, who.is_staff))
+                                         viewer=queries.Viewer(who.author.id, who.is_staff), anchor=anchor)
     except queries.BadCursor as exc:
         raise ApiError(400, "invalid_cursor", str(exc)) from None
     who.set_cookies(response)
     _mark_mine(page.comments, author_id=who.author.id, voter_id=who.voter.id)
     return {"comments": page.comments, "next_cursor": page.next_cursor, "comment_count": page.comment_count,
             "position": page.position, "sort": sort}
+
+
+def _anchor_param(request: HttpRequest) -> str | None:
+    """`?anchor=<id>`: only the comments on one passage (GET …/anchors lists the ids)."""
+    raw = request.GET.get("anchor")
+    if raw is None or raw == "":
+        return None
+    if not anchors.is_anchor_id(raw):
+        raise ApiError(400, "invalid_parameter", "anchor must be an anchor id (16 hex characters, GET …/anchors)")
+    return raw
 
 
 def _mark_mine(comments: list[dict[str, Any]], *, author_id: str, voter_id: str) -> None:
@@ -214,10 +225,14 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
     who = identify(request)
     ratelimit.check("post", who.author.id, who.author.ip_hash)
     parent_id = _uuid(payload.parent_id, "comment") if payload.parent_id else None
+    if parent_id and payload.anchor is not None:
+        message = "a reply inherits its parent's anchor: anchor is for top-level comments only"
+        raise ApiError(422, "invalid_request", f"anchor: {message}", fields=[{"field": "anchor", "message": message}])
     prepare_body(payload.body, payload.format)  # rendered before the append lock is taken (projections.render)
     command = PostComment(thread=key, body=payload.body, author_name=payload.author_name.strip(),
                           author_email=payload.author_email, parent_id=parent_id, title=payload.title,
-                          honeypot=bool(payload.website), format=payload.format)
+                          honeypot=bool(payload.website), format=payload.format,
+                          anchor=payload.anchor.model_dump(exclude_none=True) if payload.anchor else None)
     result = handle(command, who.author, idempotency_key=_idempotency_key(request))
     comment = comment_json(result.comment, private=True) if result.comment else _comment_body(result.comment_id)
     out = _json({"comment": comment, "position": result.position}, 201)
@@ -292,3 +307,7 @@ __all__ = ["api", "settings"]
 from threadlog.readers.api import router as _readers_router  # noqa: E402  (preview, context, counts)
 
 api.add_router("", _readers_router)
+
+from threadlog.api.anchors import router as _anchors_router  # noqa: E402  (inline feedback: GET …/anchors)
+
+api.add_router("", _anchors_router)

@@ -16,7 +16,8 @@ from django.db import transaction
 
 from events.people import erase_key, person_key, seal
 from events.store import ANY, NO_STREAM, EventStore, RecordedEvent, WrongExpectedVersion, get_store
-from events.formats import CommentEdited, CommentPosted
+from events.anchors import CommentPosted
+from events.formats import CommentEdited
 from events.moderation import CommentHeld
 from events.types import CommentDeleted, PersonErased, ThreadOpened, VoteCast
 from projections.base import ProjectionBehind, apply_events, lagging, project_pending
@@ -139,7 +140,7 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
     key = person_key(actor.id, using=store.using)
     sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using, key=key)
     posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
-                           sealed_author=sealed, format=cmd.format)
+                           sealed_author=sealed, format=cmd.format, anchor=None if cmd.parent_id else cmd.anchor)
     events: list = [posted] if thread else [ThreadOpened(key=cmd.thread, title=cmd.title), posted]
     if hold:  # in the same append, right after it: never public until approved (projections.moderation)
         events.append(CommentHeld(comment_id=comment_id, reason=hold))

@@ -14,6 +14,7 @@ class PostComment:
     title: str = ""
     honeypot: bool = False  # the form's hidden field was filled: held as spam (threadlog.moderation.rules)
     format: str = "plain"  # of the body: "plain" or "markdown" (events.formats)
+    anchor: dict | None = None  # the passage (events.anchors): top-level comments only
 
 
 @dataclass(frozen=True)
