@@ -1,8 +1,12 @@
-"""The demo thread: shaped like the reference comment block (8 comments, replies four levels deep, votes).
+"""The demo thread: shaped like the reference comment block (8 comments, replies four levels deep, votes), and a
+few comments anchored to passages of the demo article (inline feedback, docs/inline-feedback.md).
 
 Loaded through the command handlers, like any reader's actions, so the log holds ordinary events.
 """
 from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
 
 from projections.models import ThreadView
 from threadlog.commands import Actor, CastVote, PostComment, handle
@@ -31,6 +35,81 @@ COMMENTS = [
      "I already recommended a late-night study room two years ago, but nobody listened.\n\n"
      "Now they realise I was right."),
 ]
+# Inline feedback: (ref, parent ref, author, the passage quoted from the demo article, body)
+ANCHORED = [
+    ("eight", None, "Marta K.", "pushed the reopening back by eight months",
+     "Eight months late, and the hours are still shorter. Was the water damage really a surprise to anyone?"),
+    ("eight2", "eight", "Concrete Mike", None,
+     "Old timber frames always hide something. Eight months is not bad for a roof that age."),
+    ("review", None, "Ronald", "the timetable would be reviewed after the first three months",
+     "Three months from the reopening, so the evening hours could be back by spring. I will hold them to it."),
+    ("review2", None, "Ines P.", "the timetable would be reviewed after the first three months",
+     "Reviewed is not the same as changed. Who takes part in the review?"),
+    ("scan", None, "Tommy Jensen", "staff are scanning the most requested material so it can be read online",
+     "Which material is most requested? The 1950s street maps would be a good start."),
+]
+CONTEXT = 32  # characters of prefix and suffix, as the page takes them (frontend anchoring.js)
+_BLOCKS = {"p", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "div", "blockquote", "figure", "figcaption",
+           "pre", "td", "th", "dd", "dt", "section", "article", "header", "footer", "aside", "table", "tr"}
+
+
+class _ArticleText(HTMLParser):
+    """The demo article's text as the page's anchoring sees it: white space collapsed, a space between blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth, self.text, self.space, self.boundary = 0, [], True, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article" or self.depth:
+            self.depth += tag not in ("br", "img", "hr", "input", "wbr")
+            self.boundary |= tag in _BLOCKS
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+            self.boundary |= tag in _BLOCKS
+
+    def handle_data(self, data):
+        if not self.depth:
+            return
+        if self.boundary and not self.space and data.strip():
+            self.text.append(" ")
+            self.space = True
+        if data.strip():
+            self.boundary = False
+        for ch in data:
+            if not ch.isspace():
+                self.text.append(ch)
+                self.space = False
+            elif not self.space:
+                self.text.append(" ")
+                self.space = True
+
+
+def article_text() -> tuple[str, dict[str, str]]:
+    """The demo article's text, and the text of each of its paragraphs by id."""
+    from django.template.loader import render_to_string
+
+    html = render_to_string("threadlog/article.html", {"thread_title": DEMO_TITLE, "thread_key": DEMO_KEY})
+    parser = _ArticleText()
+    parser.feed(html)
+    paragraphs = {m[1]: " ".join(re.sub(r"<[^>]+>", " ", m[2]).split())
+                  for m in re.finditer(r'<p[^>]* id="([^"]+)"[^>]*>(.*?)</p>', html, re.S)}
+    return "".join(parser.text), paragraphs
+
+
+def anchor_for(article: tuple[str, dict[str, str]], exact: str) -> dict:
+    """The anchor a reader selecting `exact` in the demo article would send."""
+    text, paragraphs = article
+    start = text.index(exact)
+    end = start + len(exact)
+    anchor = {"exact": exact, "prefix": text[max(0, start - CONTEXT):start], "suffix": text[end:end + CONTEXT],
+              "start": start, "end": end}
+    container = next((pid for pid, words in paragraphs.items() if exact in words), None)
+    return {**anchor, "container": container} if container else anchor
+
+
 # (ref, voters up, voters down)
 VOTES = [("joe", 3, 1), ("mike", 5, 0), ("john", 2, 2), ("richard", 4, 1), ("john2", 1, 3), ("richard2", 2, 0),
          ("ronald", 6, 0), ("tommy", 1, 4)]
@@ -46,6 +125,13 @@ def load_demo(key: str = DEMO_KEY) -> bool:
         actor = Actor(f"guest:demo-{author.lower().replace(' ', '-')}", is_staff=True)
         result = handle(PostComment(thread=key, body=body, author_name=author,
                                     parent_id=ids.get(parent) if parent else None, title=DEMO_TITLE), actor)
+        ids[ref] = result.comment_id
+    text = article_text()
+    for ref, parent, author, exact, body in ANCHORED:
+        actor = Actor(f"guest:demo-{author.lower().replace(' ', '-').replace('.', '')}", is_staff=True)
+        anchor = anchor_for(text, exact) if exact and not parent else None
+        result = handle(PostComment(thread=key, body=body, author_name=author, anchor=anchor,
+                                    parent_id=ids.get(parent) if parent else None), actor)
         ids[ref] = result.comment_id
     for ref, ups, downs in VOTES:
         for i in range(ups):

@@ -11,6 +11,7 @@ import { attachFormatting, editableSource } from './formatting.js';
 import { permalinkHref, watchPermalinks } from './permalink.js';
 import { paintAvatar } from './avatar.js';
 import { attachSubscriptions } from './subscribe.js';
+import { installInlineFeedback } from './inline-feedback.js';
 
 const PAGE_SIZE = 20;
 const INDENT_DEPTH = 3; // replies are indented up to this depth, deeper ones line up with it
@@ -102,6 +103,7 @@ function icon(path, cls) {
 export function mountComments(container, options) {
   const section = new CommentSection(container, options);
   installModeration(section); // statuses, closed threads, moderators' frames, staff sign-in and actions
+  installInlineFeedback(section, options.article); // comments anchored to a passage of the article
   section.start();
   return section;
 }
@@ -129,7 +131,7 @@ export class CommentSection {
     this.lastAnnounce = 0;
     this.replyTo = null;
     this.guest = loadGuest();
-    this.hooks = { paint: [], frame: [], payload: [] }; // extensions (moderation-ui.js)
+    this.hooks = { paint: [], frame: [], payload: [], posted: [] }; // extensions (moderation-ui.js, inline-feedback.js)
     this.build(container);
     this.feed = new LiveFeed(this.api.socketUrl(), {
       after: () => this.position,
@@ -718,7 +720,7 @@ export class CommentSection {
 
   /** Polite, throttled announcements for screen readers: at most one every few seconds. */
   announce(c) {
-    this.announcements.push(c.author.name);
+    this.announcements.push(this.inline ? this.inline.describe(c) : c.author.name);
     if (this.announceTimer) return;
     const wait = Math.max(0, this.lastAnnounce + ANNOUNCE_EVERY_MS - Date.now());
     this.announceTimer = setTimeout(() => {
@@ -933,6 +935,7 @@ export class CommentSection {
       this.say(held ? 'Your comment was sent and awaits a moderator.'
         : wasReply ? 'Your reply was posted.' : 'Your comment was posted.');
       this.subscriptions.afterPost(result.comment, email);
+      for (const hook of this.hooks.posted) hook(result.comment);
     } catch (err) {
       this.formError.textContent = err.message;
     } finally {

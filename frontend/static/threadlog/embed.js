@@ -5,6 +5,8 @@
  * the page's path and query (threadkey.js, docs/import.md): a path alone with "/" written as "~" (other characters
  * outside A-Z a-z 0-9 . _ ~ - become "-"); a query too, injectively escaped ("/?p=4" -> "q.~.3Fp.3D4").
  * A classic script (it may be loaded async); the section itself is the same ES module the site's pages use.
+ * Inline feedback (docs/inline-feedback.md): readers may comment on a passage of the element named by
+ * data-article="#selector" (default: the nearest <article> before the script tag; none: the feature is off).
  */
 (function () {
   'use strict';
@@ -13,6 +15,20 @@
   var origin = new URL(script.src, window.location.href).origin;
   var named = script.getAttribute('data-thread');
   var editWindow = /*EDIT_WINDOW*/900;
+
+  var article = null;
+  if (script.getAttribute('data-article')) {
+    try {
+      article = document.querySelector(script.getAttribute('data-article'));
+    } catch (e) {
+      article = null;
+    }
+  } else {
+    var articles = document.getElementsByTagName('article');
+    for (var i = 0; i < articles.length; i += 1) { // the last one that starts before the script (an ancestor too)
+      if (articles[i].compareDocumentPosition(script) & Node.DOCUMENT_POSITION_FOLLOWING) article = articles[i];
+    }
+  }
 
   var target = script.getAttribute('data-target') && document.querySelector(script.getAttribute('data-target'));
   var host = document.createElement('div');
@@ -41,6 +57,7 @@
       base: origin,
       editWindow: editWindow,
       title: script.getAttribute('data-title') || document.title,
+      article: article,
     });
   }).catch(function (error) {
     mount.textContent = 'Comments could not be loaded.';
