@@ -229,7 +229,7 @@ class InlineFeedback {
         button.addEventListener('click', () => this.openDialog(host.anchorIds, button));
         this.badges.set(block, host);
       }
-      if (host.parentNode !== block || host.nextSibling) block.append(host);
+      if (host.parentNode !== block || (host.nextSibling && host.nextSibling !== this.selectHost)) block.append(host);
       const count = entries.reduce((n, e) => n + e.anchor.comment_count, 0);
       host.anchorIds = entries.map((e) => e.anchor.id);
       const button = host.shadowRoot.querySelector('button');
@@ -374,7 +374,11 @@ class InlineFeedback {
     // screen readers), and shown by the selection's end.
     const { range, map, selector } = found;
     const block = this.blockOf(map.range(selector.start, selector.end) || range);
-    if (this.selectHost.parentNode !== block) block.append(this.selectHost);
+    const badge = this.badges && this.badges.get(block);
+    const before = badge && badge.parentNode === block ? badge : null; // first in the tab order, then the badge
+    if (this.selectHost.parentNode !== block || this.selectHost.nextSibling !== before) {
+      block.insertBefore(this.selectHost, before);
+    }
     this.selectHost.hidden = false;
     const rects = range.getClientRects();
     const last = rects[rects.length - 1] || range.getBoundingClientRect();
