@@ -133,7 +133,7 @@ def our_violations(page) -> list:
 
 def shot(page, name: str) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"{name}.jpg"), type="jpeg", quality=70)
+    page.screenshot(path=str(DOCS / f"{name}.png"))
 
 
 def test_select_comment_badge_live_and_quote_links_back(inline_site, reader):

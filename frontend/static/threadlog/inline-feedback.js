@@ -424,7 +424,7 @@ class InlineFeedback {
     }
     const rect = opener.getBoundingClientRect();
     const width = Math.min(460, window.innerWidth - 32);
-    const left = Math.max(16, Math.min(rect.right - width, window.innerWidth - width - 16));
+    const left = Math.max(16, Math.min(rect.left - 24, window.innerWidth - width - 16));
     const top = Math.max(16, Math.min(rect.bottom + 8, window.innerHeight - 320));
     this.dialog.style.left = `${Math.round(left)}px`;
     this.dialog.style.top = `${Math.round(top)}px`;
