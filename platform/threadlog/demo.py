@@ -1,5 +1,5 @@
-"""The demo thread: shaped like the reference comment block (8 comments, replies four levels deep, votes), and a
-few comments anchored to passages of the demo article (inline feedback, docs/inline-feedback.md).
+"""The demo thread: shaped like the reference comment block (8 comments, replies four levels deep, votes), four of
+them anchored to passages of the demo article (inline feedback, docs/inline-feedback.md).
 
 Loaded through the command handlers, like any reader's actions, so the log holds ordinary events.
 """
@@ -35,19 +35,14 @@ COMMENTS = [
      "I already recommended a late-night study room two years ago, but nobody listened.\n\n"
      "Now they realise I was right."),
 ]
-# Inline feedback: (ref, parent ref, author, the passage quoted from the demo article, body)
-ANCHORED = [
-    ("eight", None, "Marta K.", "pushed the reopening back by eight months",
-     "Eight months late, and the hours are still shorter. Was the water damage really a surprise to anyone?"),
-    ("eight2", "eight", "Concrete Mike", None,
-     "Old timber frames always hide something. Eight months is not bad for a roof that age."),
-    ("review", None, "Ronald", "the timetable would be reviewed after the first three months",
-     "Three months from the reopening, so the evening hours could be back by spring. I will hold them to it."),
-    ("review2", None, "Ines P.", "the timetable would be reviewed after the first three months",
-     "Reviewed is not the same as changed. Who takes part in the review?"),
-    ("scan", None, "Tommy Jensen", "staff are scanning the most requested material so it can be read online",
-     "Which material is most requested? The 1950s street maps would be a good start."),
-]
+# Inline feedback: comments anchored to a passage of the demo article (their replies inherit the anchor); the
+# thread keeps its shape (8 comments), so only which passage a comment is about is added.
+PASSAGES = {
+    "joe": "the library opens from ten until six on weekdays",
+    "john": "The renovation cost about 14 million",
+    "ronald": "Some residents have asked for the evening hours of the old building to return",
+    "tommy": "the reading room keeps its tall windows and oak tables",
+}
 CONTEXT = 32  # characters of prefix and suffix, as the page takes them (frontend anchoring.js)
 _BLOCKS = {"p", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "div", "blockquote", "figure", "figcaption",
            "pre", "td", "th", "dd", "dt", "section", "article", "header", "footer", "aside", "table", "tr"}
@@ -120,18 +115,13 @@ def load_demo(key: str = DEMO_KEY) -> bool:
     if ThreadView.objects.filter(pk=key).exists():
         return False
     ids: dict[str, str] = {}
+    article = article_text()
     for ref, parent, author, body in COMMENTS:
         # The site's own sample content: loaded with the site's authority, so MODERATION never holds it.
         actor = Actor(f"guest:demo-{author.lower().replace(' ', '-')}", is_staff=True)
-        result = handle(PostComment(thread=key, body=body, author_name=author,
-                                    parent_id=ids.get(parent) if parent else None, title=DEMO_TITLE), actor)
-        ids[ref] = result.comment_id
-    text = article_text()
-    for ref, parent, author, exact, body in ANCHORED:
-        actor = Actor(f"guest:demo-{author.lower().replace(' ', '-').replace('.', '')}", is_staff=True)
-        anchor = anchor_for(text, exact) if exact and not parent else None
+        anchor = anchor_for(article, PASSAGES[ref]) if ref in PASSAGES else None
         result = handle(PostComment(thread=key, body=body, author_name=author, anchor=anchor,
-                                    parent_id=ids.get(parent) if parent else None), actor)
+                                    parent_id=ids.get(parent) if parent else None, title=DEMO_TITLE), actor)
         ids[ref] = result.comment_id
     for ref, ups, downs in VOTES:
         for i in range(ups):

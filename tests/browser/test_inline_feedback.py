@@ -86,6 +86,7 @@ p, button, span {{ color: #8b0000 !important; }}</style></head>
 def select_text(page, selector: str, text: str) -> None:
     """Select `text` inside the element `selector` with the mouse: press before its first character, drag past
     its last one."""
+    page.evaluate("(s) => document.querySelector(s).scrollIntoView({block: 'center'})", selector)
     box = page.evaluate("""([selector, text]) => {
         const root = document.querySelector(selector);
         const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -141,9 +142,9 @@ def test_select_comment_badge_live_and_quote_links_back(inline_site, reader):
     b = reader(inline_site.url + "/")
     page = a.page
     before = badge_counts(b.page)
-    assert before == {"p-cost": "2", "p-archive": "1", "p-hours": "2"}  # the demo's anchored comments
-    passage = "hundred visitors queued before the doors opened"
-    select_text(page, "#p-visitors", passage)
+    assert before == {"p-visitors": "1", "p-cost": "4", "p-hours": "3"}  # the demo's anchored comments
+    passage = "maps and photographs, previously kept in the attic"
+    select_text(page, "#p-archive", passage)
     button = page.locator(".threadlog-select button")
     button.wait_for()
     assert page.evaluate("getSelection().toString()") == passage
@@ -152,46 +153,46 @@ def test_select_comment_badge_live_and_quote_links_back(inline_site, reader):
     form = page.locator(".tl-form")
     assert form.locator(".tl-passage-quote").inner_text() == f"“{passage}”"
     assert page.evaluate("document.activeElement.name") == "body"
-    page.get_by_label("Would love your thoughts, please comment.").fill("Several hundred? I counted a thousand.")
-    page.get_by_label("Name").fill("Counting Carl")
+    page.get_by_label("Would love your thoughts, please comment.").fill("Climate-controlled, in a flood zone?")
+    page.get_by_label("Name").fill("Basement Bea")
     page.locator(".tl-form button[type=submit]").click()
-    box = a.box_with("I counted a thousand")
+    box = a.box_with("in a flood zone")
     box.wait_for()
     assert box.locator(".tl-anchor-quote").inner_text().endswith(f"“{passage}”")
     assert form.locator(".tl-passage").is_hidden()
     # the second page: a badge on that paragraph, live, with the right count; the others unchanged
-    b.page.wait_for_function("() => document.querySelector('#p-visitors .threadlog-badge')")
-    assert badge_counts(b.page) == {**before, "p-visitors": "1"}
+    b.page.wait_for_function("() => document.querySelector('#p-archive .threadlog-badge')")
+    assert badge_counts(b.page) == {**before, "p-archive": "1"}
     assert passage in highlighted(b.page)
-    label = badge(b.page, "p-visitors").get_attribute("aria-label")
+    label = badge(b.page, "p-archive").get_attribute("aria-label")
     assert label == f"1 comment on: “{passage}”"
     # a second reader on the same passage: one anchor, the count moves on both pages
     mine = [c for c in api_comments(inline_site, "demo") if c["anchor"] and c["anchor"]["exact"] == passage][0]
     anchor = {k: mine["anchor"][k] for k in ("exact", "prefix", "suffix", "start", "end")}
-    got = api_post(inline_site, "/api/threads/demo/comments", {"body": "A thousand, easily.", "author_name": "Dee",
+    got = api_post(inline_site, "/api/threads/demo/comments", {"body": "Above the flood line, I hope.", "author_name": "Dee",
                                                                "anchor": anchor})
     assert got["comment"]["anchor"]["id"] == mine["anchor"]["id"]
     for p in (a.page, b.page):
-        p.wait_for_function("() => document.querySelector('#p-visitors .threadlog-badge')"
+        p.wait_for_function("() => document.querySelector('#p-archive .threadlog-badge')"
                             ".shadowRoot.querySelector('.tlf-count').textContent === '2'")
     # the quote links back: the passage scrolls into view and flashes
     b.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    quote = b.box_with("I counted a thousand").locator(".tl-anchor-link")
+    quote = b.box_with("in a flood zone").locator(".tl-anchor-link")
     quote.click()
     b.page.wait_for_function("() => CSS.highlights.has('threadlog-flash')")
     assert b.page.evaluate("[...CSS.highlights.get('threadlog-flash')][0].toString()") == passage
-    b.page.wait_for_function("""() => { const r = document.getElementById('p-visitors').getBoundingClientRect();
+    b.page.wait_for_function("""() => { const r = document.getElementById('p-archive').getBoundingClientRect();
         return r.top >= 0 && r.bottom <= innerHeight; }""")
     shot(b.page, "flash-1280")
     # the badge opens the passage's comments in a dialog, with votes and Reply; Escape returns to the badge
-    badge(b.page, "p-visitors").click()
+    badge(b.page, "p-archive").click()
     dialog = b.page.locator(".tlf-dialog")
     dialog.wait_for()
     assert dialog.get_attribute("open") is not None
     dialog.locator(".tlf-c").nth(1).wait_for()
     assert dialog.locator(".tlf-title").inner_text() == "2 comments on this passage"
     bodies = dialog.locator(".tlf-body").all_inner_texts()
-    assert bodies == ["Several hundred? I counted a thousand.", "A thousand, easily."]
+    assert bodies == ["Climate-controlled, in a flood zone?", "Above the flood line, I hope."]
     vote = dialog.locator(".tlf-c").first.locator('button[data-do="vote"][data-value="1"]')
     vote.click()
     b.page.wait_for_function("""() => { const v = document.querySelector('.threadlog-layer').shadowRoot
@@ -200,9 +201,9 @@ def test_select_comment_badge_live_and_quote_links_back(inline_site, reader):
     shot(b.page, "popover-1280")
     b.page.keyboard.press("Escape")
     assert dialog.get_attribute("open") is None
-    assert b.page.evaluate("document.activeElement.closest('#p-visitors') !== null")
+    assert b.page.evaluate("document.activeElement.closest('#p-archive') !== null")
     # the thread: the comment shows its quote; the whole thing in a screenshot
-    b.box_with("I counted a thousand").scroll_into_view_if_needed()
+    b.box_with("in a flood zone").scroll_into_view_if_needed()
     shot(b.page, "thread-1280")
 
 
@@ -224,7 +225,7 @@ def test_360px_article_popover_and_thread(inline_site, reader):
     shot(page, "popover-360")
     dialog.locator("text=Show all comments").click()
     assert dialog.get_attribute("open") is None
-    r.box_with("Eight months late").scroll_into_view_if_needed()
+    r.box_with("Extending the hours costs").scroll_into_view_if_needed()
     shot(page, "thread-360")
 
 
@@ -325,11 +326,11 @@ def test_keyboard_only(inline_site, caret_reader):
     keys.press("Tab")  # the skip link: the caret goes with the focus
     for _ in range(40):
         keys.press("ArrowDown")
-        if page.evaluate("getSelection().anchorNode && getSelection().anchorNode.parentElement.id === 'p-archive'"):
+        if page.evaluate("getSelection().anchorNode && getSelection().anchorNode.parentElement.id === 'p-membership'"):
             break
     keys.press("Shift+End")
     selected = " ".join(page.evaluate("getSelection().toString()").split())
-    assert selected and selected in " ".join(page.locator("#p-archive").inner_text().split())
+    assert selected and selected in " ".join(page.locator("#p-membership").inner_text().split())
     page.locator(".threadlog-select button").wait_for()
     keys.press("Tab")
     assert active(page).endswith(":: Comment on this")
@@ -340,19 +341,19 @@ def test_keyboard_only(inline_site, caret_reader):
     keys.type("Kim Keys")
     keys.press("Enter")  # submits the form
     r.box_with("Typed without a mouse.").wait_for()
-    page.wait_for_function("() => document.querySelector('#p-archive .threadlog-badge')"
-                           ".shadowRoot.querySelector('.tlf-count').textContent === '2'")
+    page.wait_for_function("() => document.querySelector('#p-membership .threadlog-badge')")
+    assert badge_counts(page)["p-membership"] == "1", (selected, badge_counts(page))
     # Tab to that badge; Enter opens the dialog with the focus in it; Reply and post; Escape returns.
     page.evaluate("window.scrollTo(0, 0)")
     keys.press("Shift+Tab")  # from the form field back up to the article, button by button
     for _ in range(80):
-        if page.evaluate("document.activeElement.closest && document.activeElement.closest('#p-archive') !== null"):
+        if page.evaluate("document.activeElement.closest && document.activeElement.closest('#p-membership') !== null"):
             break
         keys.press("Shift+Tab")
-    assert active(page).startswith("threadlog-badge") and "2 comments on:" in active(page)
+    assert active(page).startswith("threadlog-badge") and "1 comment on:" in active(page)
     keys.press("Enter")
     dialog = page.locator(".tlf-dialog")
-    dialog.locator(".tlf-c").nth(1).wait_for()
+    dialog.locator(".tlf-c").first.wait_for()
     assert page.evaluate("document.querySelector('.threadlog-layer').shadowRoot.activeElement.id").endswith("title")
     tab_until(page, lambda: active(page).endswith(":: Reply"))
     keys.press("Enter")
