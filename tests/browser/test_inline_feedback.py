@@ -368,3 +368,44 @@ def test_keyboard_only(inline_site, caret_reader):
     assert dialog.get_attribute("open") is None
     assert active(page).startswith("threadlog-badge")
     assert "A reply from the keyboard." in page.locator(".tl-list").inner_text()
+
+
+def test_anchoring_module(inline_site, reader):
+    """anchoring.js on its own: the normalised text, selectors, and locate's three steps (quote with context,
+    position hint, fuzzy match), and the fuzzy matcher's limits."""
+    r = reader()
+    r.page.goto(inline_site.url + "/healthz")
+    got = r.page.evaluate("""async () => {
+        const m = await import('/static/threadlog/anchoring.js');
+        document.body.innerHTML = '<article id="a"><h1>Title</h1><p id="x">  One   six\\n two.</p>'
+            + '<p id="y">Six o\\'clock: <em>six</em> it is. And six again.</p><script>ignored()</script></article>';
+        const root = document.getElementById('a');
+        const map = new m.TextMap(root);
+        const out = {text: map.text};
+        const em = root.querySelector('em').firstChild;
+        const range = document.createRange();
+        range.setStart(em, 0); range.setEnd(em, 3);
+        out.described = m.describe(map, range);
+        out.roundTrip = map.range(out.described.start, out.described.end).toString();
+        const at = (a) => { const p = m.locate(map, a); return p && [map.text.slice(p.start, p.end), p.start, p.how]; };
+        out.withContext = at({exact: 'six', prefix: "Six o'clock: ", suffix: ' it is'});
+        out.byHint = at({exact: 'six', prefix: 'zzz', suffix: 'qqq', start: map.text.lastIndexOf('six')});
+        out.quoteOnly = at({exact: 'six', prefix: 'zzz', suffix: 'qqq'});
+        out.fuzzy = at({exact: 'And sux agian.', start: 3});
+        out.gone = at({exact: 'Completely different words here', start: 3});
+        out.short = at({exact: 'sox'});
+        out.search = m.fuzzySearch('the quick brown fox', 'quikc brown', 3);
+        out.none = m.fuzzySearch('the quick brown fox', 'lazy dog', 2);
+        return out;
+    }""")
+    assert got["text"] == "Title One six two. Six o'clock: six it is. And six again."
+    assert got["described"] == {"exact": "six", "prefix": "Title One six two. Six o'clock: ", "suffix": " it is. And six again.",
+                                "start": 32, "end": 35, "container": "y"}
+    assert got["roundTrip"] == "six"
+    assert got["withContext"] == ["six", 32, "quote"]
+    assert got["byHint"] == ["six", 47, "position"]
+    assert got["quoteOnly"] == ["six", 10, "quote"]
+    assert got["fuzzy"][0] == "And six again." and got["fuzzy"][2] == "fuzzy"
+    assert got["gone"] is None and got["short"] is None
+    assert got["search"] == {"start": 4, "end": 15, "errors": 2}
+    assert got["none"] is None

@@ -118,10 +118,12 @@ class InlineFeedback {
       return;
     }
     if (!quote) {
+      const text = el('span', { class: 'tl-anchor-text', text: `“${short(c.anchor.exact, 240)}”` });
       quote = el('blockquote', { class: 'tl-anchor-quote' },
-        el('button', { type: 'button', class: 'tl-anchor-link', 'data-anchor-link': c.anchor.id },
-          el('span', { class: 'tl-sr', text: 'Show the passage in the article: ' }),
-          el('span', { class: 'tl-anchor-text', text: `“${short(c.anchor.exact, 240)}”` })),
+        this.article // a link back to the passage where the article is on the page; else the quote alone
+          ? el('button', { type: 'button', class: 'tl-anchor-link', 'data-anchor-link': c.anchor.id },
+            el('span', { class: 'tl-sr', text: 'Show the passage in the article: ' }), text)
+          : el('span', { class: 'tl-anchor-link' }, el('span', { class: 'tl-sr', text: 'On the passage: ' }), text),
         el('span', { class: 'tl-anchor-gone', hidden: true, text: 'on a passage that has changed' }));
       box.querySelector(':scope > .tl-body').before(quote);
     }
