@@ -30,7 +30,8 @@ def describe(ev: RecordedEvent, data: dict[str, Any] | None = None) -> str:
     if t == "CommentPosted":
         who = d.get("author_name") or d.get("author_id", "")
         where = "replied" if d.get("parent_id") else "posted"
-        return f"{who} {where}: “{_clip(d.get('body', ''))}”"
+        on = f" on the passage “{_clip(d['anchor'].get('exact', ''), 60)}”" if isinstance(d.get("anchor"), dict) else ""
+        return f"{who} {where}{on}: “{_clip(d.get('body', ''))}”"
     if t == "CommentEdited":
         return f"edited: “{_clip(d.get('body', ''))}”"
     if t == "CommentDeleted":
