@@ -141,10 +141,11 @@ def audit_thread_page(q: dict[str, str], key: str) -> Answer:
     changes = [{"c": c, "html": inline_diff(c.before, c.after) if c.kind == "edited" else None}
                for c in step.changes]
     start, back = _int(q.get("from")), q.get("back") == "1"
-    if start is None and changed:  # by default the tree opens at the branch this step changed
-        first = next(c.comment for c in step.changes if c.comment is not None)
-        start = posted_at(store, key, first.root_id)
-    tree = tree_at(store, key, position, start=start, back=back, roots=TREE_ROOTS, limit=TREE_ROWS)
+    tree = tree_at(store, key, position, start=start or 0, back=back, roots=TREE_ROOTS, limit=TREE_ROWS)
+    if start is None and changed:  # the first page, unless the branch this step changed is further on: then that
+        root = next(c.comment for c in step.changes if c.comment is not None).root_id
+        if tree.roots_after and root not in {row.id for row, depth in tree.rows if depth == 0}:
+            tree = tree_at(store, key, position, start=posted_at(store, key, root), roots=TREE_ROOTS, limit=TREE_ROWS)
     tree_link = f"?at={position}&from="
     return _page("thread.html", {
         "key": key, "step": step, "ev": step.event, "changes": changes, "thread": step.thread, "errors": errors,
