@@ -378,3 +378,28 @@ def test_thread_tree_pages_by_top_level_comments(staff, audit_site, artifacts):
     page.keyboard.press("ArrowLeft")  # travel keeps working from a page of the tree: one step back
     page.wait_for_url(f"**?at={posted[-1]['position']}")
     assert "Top-level comment number 22." in tree.inner_text() and "A reply under" not in tree.inner_text()
+
+
+def test_moderation_steps_with_their_reasons(staff, audit_site, artifacts):
+    """A moderator's decisions, by the moderation API: the thread page names each, with its reason, in violet;
+    the comment's history lists them."""
+    r = staff()
+    key = unique_key("audit-mod")
+    posted = write(r, audit_site, "POST", f"/api/threads/{key}/comments",
+                   {"body": "Buy cheap watches here.", "author_name": "Sly", "title": "Moderated"})
+    cid = posted["comment"]["id"]
+    hidden = write(r, audit_site, "POST", f"/api/comments/{cid}/moderation", {"action": "hide", "reason": "advertising"})
+    write(r, audit_site, "POST", f"/api/threads/{key}/moderation", {"action": "close", "reason": "thread went off topic"})
+    page = r.page
+    for width, _ in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        check_page(r, f"{audit_site.url}/audit/thread/{key}?at={hidden['position']}", "thread-moderation", artifacts)
+        change = page.locator(".change.k-moderation")
+        assert "CommentHidden" in change.inner_text() and "advertising" in change.inner_text()
+        assert "'published' → 'hidden'" in change.inner_text()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**?at=*")
+    closed = page.locator(".change.k-moderation").inner_text()
+    assert "closed: False → True" in closed and "thread went off topic" in closed
+    page.goto(f"{audit_site.url}/audit/comment/{cid}")
+    assert "advertising" in page.locator("ol.history").inner_text()
