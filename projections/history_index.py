@@ -36,7 +36,7 @@ from .state import CommentRow, MemoryState, ThreadRow
 from .thread import ERASED_BODY_HTML, apply, author_name
 
 KEEP_FROM = 1_000  # threads this long get their index kept up in the background; shorter ones on demand
-BATCH = 2_000  # events applied per write
+BATCH = 500  # events applied per write (and read per query)
 CACHED_STATES = 4  # threads whose state at the index's head a process keeps in memory
 
 _lock = threading.Lock()
@@ -136,10 +136,11 @@ def ensure(store: EventStore, key: str) -> int:
 
 
 def _write(store: EventStore, key: str, since: int, rows: list[Version]) -> bool:
-    """Store the versions, unless someone indexed this thread meanwhile (then drop what we have: it is theirs)."""
-    from django.db import transaction
+    """Store the versions, unless someone indexed this thread meanwhile (then drop what we have: it is theirs).
 
-    with transaction.atomic(using=store.using):
+    Under the append lock, as the snapshots are stored: writers queue there anyway (on SQLite a transaction that
+    read and then writes beside them could otherwise fail), and a batch is a few milliseconds of inserts."""
+    with store.write_transaction():
         if _head(key, store.using)[0] != since:
             _states.pop(key, None)
             return False
