@@ -125,31 +125,23 @@ def position_of_step(store: EventStore, key: str, number: int) -> int | None:
     return _positions(store, key, [number]).get(number)
 
 
-def _version_at(store: EventStore, key: str, position: int | None) -> int:
-    """The stream_version of the thread's last event at or before `position` (0: none yet)."""
-    if position is None:
-        return store.stream_version(key)
-    with store.connection.cursor() as cur:
-        cur.execute("SELECT MAX(stream_version) FROM threadlog_events WHERE stream = %s AND position <= %s",
-                    [key, position])
-        row = cur.fetchone()
-    return int(row[0] or 0)
-
-
 def step_at(store: EventStore, key: str, position: int | None) -> Step | None:
     """The thread at `position` (None: now) and the change its event made; None if it had no event by then.
 
     No replay: the history index (projections.history_index) holds each row as it stood after each event that
     changed it, so the rows the step's event changed are read as they stood before and after it."""
     steps = store.stream_version(key)
-    number = _version_at(store, key, position) if position is not None else steps
+    if steps == 0:
+        return None
+    last = _positions(store, key, [steps])[steps]
+    history_index.ensure_through(store, key, last)  # usually nothing to do: the history processes keep it up
+    number = history_index.version_at(store, key, position) if position is not None else steps
     if number == 0:
         if steps == 0:
             return None
         number = 1  # before the thread's first event: show its first step
     around = _positions(store, key, [1, number - 1, number + 1, steps])
     event = store.read_stream(key, number - 1, limit=1)[0]
-    history_index.ensure_through(store, key, event.position)
     touched = history_index.changed_at(store, key, event.position)
     cid = event.data.get("comment_id")
     touched.sort(key=lambda c: c != cid)  # the event's own comment first, then (say) the parent it replied to

@@ -54,11 +54,21 @@ class _Recording(MemoryState):
         self.touched[row.id] = row
 
 
-def _head(key: str, using: str) -> tuple[int, int]:
-    """(position, stream_version) of the last event indexed for this thread; (0, 0) if none."""
-    last = (HistoryVersion.objects.using(using).filter(thread_key=key, kind="t", depth=-1)
-            .order_by("-position").values_list("position", "row").first())
-    return (last[0], orjson.loads(last[1])["stream_version"]) if last else (0, 0)
+def _head(key: str, using: str, position: int | None = None) -> tuple[int, int]:
+    """(position, stream_version) of the last event indexed for this thread (at or before `position`);
+    (0, 0) if none."""
+    rows = HistoryVersion.objects.using(using).filter(thread_key=key, kind="t", depth=-1)
+    if position is not None:
+        rows = rows.filter(position__lte=position)
+    last = rows.order_by("-position").values_list("position", "row")[:1]
+    found = next(iter(last), None)
+    return (found[0], orjson.loads(found[1])["stream_version"]) if found else (0, 0)
+
+
+def version_at(store: EventStore, key: str, position: int) -> int:
+    """The stream_version of the thread's last event at or before `position` (0: none yet), from the index
+    (one index seek: the thread's own events are never counted)."""
+    return _head(key, store.using, position)[1]
 
 
 def _state(store: EventStore, key: str, position: int, version: int) -> _Recording:
