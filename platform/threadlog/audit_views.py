@@ -141,7 +141,8 @@ def audit_thread_page(q: dict[str, str], key: str) -> Answer:
     changes = [{"c": c, "html": inline_diff(c.before, c.after) if c.kind == "edited" else None}
                for c in step.changes]
     start, back = _int(q.get("from")), q.get("back") == "1"
-    tree = tree_at(store, key, position, start=start or 0, back=back, roots=TREE_ROOTS, limit=TREE_ROWS)
+    tree = tree_at(store, key, position, start=start or 0, back=back and bool(start), roots=TREE_ROOTS,
+                   limit=TREE_ROWS)
     if start is None and changed:  # the first page, unless the branch this step changed is further on: then that
         root = next(c.comment for c in step.changes if c.comment is not None).root_id
         if tree.roots_after and root not in {row.id for row, depth in tree.rows if depth == 0}:

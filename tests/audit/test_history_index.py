@@ -116,6 +116,10 @@ def test_the_tree_is_paged_by_top_level_comments(staff, key):
     assert "Top 4<" in text and "Top 23<" in text and "Top 24<" not in text and "Top 3<" not in text
     text = staff.get(f"/audit/thread/{key}?at={head}&from=0").content.decode()
     assert "Top 0<" in text and "Top 19<" in text and "Top 20<" not in text and "Later comments" in text
+    for odd in ("&from=0&back=1", "&from=-3"):  # nothing before the first: the first page
+        assert "Top 0<" in staff.get(f"/audit/thread/{key}?at={head}{odd}").content.decode(), odd
+    for odd in ("&from=x", "&back=1"):  # no usable start: as without one
+        assert "Top 24<" in staff.get(f"/audit/thread/{key}?at={head}{odd}").content.decode(), odd
     first = staff.get(f"/audit/thread/{key}?at={posted[0].position}").content.decode()
     assert "Top 0<" in first and "Top 1<" not in first  # as it stood then
 
