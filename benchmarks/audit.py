@@ -4,7 +4,10 @@
 
 Builds a throw-away SQLite log (one thread: comments, replies, votes, edits) through the event store, then
 measures `verify_chain` over the whole log and `comments_page_at` (the API's `at=P`) at several positions.
-Goals (issue 6): verify >= 100,000 events/s; time travel to any position under 1 s. Prints JSON.
+Goals (issue 6): verify >= 100,000 events/s; time travel to any position under 1 s. Key "workbench"
+(benchmarks/audit_pages.py, issue 20): the staff thread page /audit/thread/<key>?at=P at 10, 50 and 100 %
+(first visit and median; goal < 300 ms each), the history index's build and upkeep, and the incremental chain
+check's cost per new event. Prints JSON.
 """
 from __future__ import annotations
 

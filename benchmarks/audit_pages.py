@@ -4,9 +4,11 @@ and the incremental chain check's cost per new event.
     .venv/bin/python benchmarks/audit_pages.py [--events 100000]
 
 Each page request goes through Django's test client, signed in as staff: URL routing, middleware, the view
-(one time travel to the step before P from the newest snapshot, the step's own event applied), and the
-template — everything but the socket. "first" is the first request for that position after the thread was
-built and its snapshots written (as the projector service keeps them); the median is of the repeats.
+(the step's event, the rows it changed before and after, one page of the comment tree, all read from the
+history index: projections/history_index.py) and the template — everything but the socket. "first" is the
+first request for that position after the thread was built and indexed (as the history processes keep it),
+in a process that has served one page of another thread; the median is of the repeats. Also timed: building
+the index of the whole thread once, and keeping it up (per new event).
 The chain check: verify the whole log once (the checkpoint), append N events, time one check. Goals (issue
 20): each page under 300 ms. benchmarks/audit.py runs this too and adds its figures. Prints JSON.
 """
@@ -24,10 +26,18 @@ def thread_page(key: str, head: int, first_position: int, repeat: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from events.store import NO_STREAM, get_store
+    from events.types import ThreadOpened
+
     user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}", password="x",
                                                 is_staff=True)
     client = Client()
     client.force_login(user)
+    # A running server has imported its modules and compiled its templates: warm up on another (tiny) thread,
+    # so that "first" is the first visit of that position of the long thread, not the process's first request.
+    warm = f"warm-up-{uuid.uuid4().hex[:8]}"
+    get_store().append(warm, [ThreadOpened(key=warm, title="warm-up")], expected_version=NO_STREAM)
+    assert client.get(f"/audit/thread/{warm}").status_code == 200
     out = {}
     span = head - first_position
     for pct in (10, 50, 100):
@@ -50,6 +60,7 @@ def incremental_check(key: str, new_events: int) -> dict:
     from events.chain import check
     from events.store import get_store
     from events.types import VoteCast
+    from projections import history_index
 
     store = get_store()
     t0 = time.perf_counter()
@@ -67,7 +78,16 @@ def incremental_check(key: str, new_events: int) -> dict:
     status = check(store)
     seconds = time.perf_counter() - t0
     assert status.ok and status.new_events == new_events, status
-    return {"chain_check": {
+    index_us = {}
+    for when in ("cold", "warm"):  # cold: the thread's state loaded from a snapshot first; warm: kept in memory
+        if when == "warm":
+            store.append(key, [VoteCast(comment_id=comment, voter=f"guest:warm-{i}", value=1)
+                               for i in range(new_events)])
+        t0 = time.perf_counter()
+        indexed = history_index.ensure(store, key)  # what a history process does as the thread grows
+        index_us[when] = round((time.perf_counter() - t0) / new_events * 1e6, 1)
+        assert indexed == new_events, indexed
+    return {"history_index_per_new_event_us": index_us, "chain_check": {
         "first_check_events": first.new_events, "first_check_seconds": round(first_s, 3),
         "no_new_events_ms": round(idle_s * 1000, 2),
         "new_events": new_events, "check_ms": round(seconds * 1000, 1),
@@ -78,12 +98,22 @@ def incremental_check(key: str, new_events: int) -> dict:
 def measure(key: str, head: int, first_position: int, repeat: int = 3, new_events: int = 1000) -> dict:
     from events.chain import check
     from events.store import get_store
+    from projections import history_index
+    from projections.history_models import HistoryVersion
+
+    # The history processes keep each long thread's history index up as they follow the log (as they keep its
+    # snapshots): built here once, timed, and then forgotten from memory, so that no page finds a warm state.
+    t0 = time.perf_counter()
+    history_index.ensure(get_store(), key)
+    index = {"history_index": {"build_seconds": round(time.perf_counter() - t0, 1),
+                               "rows": HistoryVersion.objects.filter(thread_key=key).count()}}
+    history_index.forget_states()
 
     # The log's first check walks it all, once in its life (then only new events): timed apart from the pages.
     t0 = time.perf_counter()
     walked = check(get_store()).new_events
     first_walk = {"chain_first_walk": {"events": walked, "seconds": round(time.perf_counter() - t0, 2)}}
-    return {**first_walk, **thread_page(key, head, first_position, repeat), **incremental_check(key, new_events)}
+    return {**index, **first_walk, **thread_page(key, head, first_position, repeat), **incremental_check(key, new_events)}
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields
 
 from events.store import EventStore, RecordedEvent
 
-from . import snapshots
+from . import history_index, snapshots
 from .state import CommentRow, MemoryState, ThreadRow
 
 
@@ -101,7 +101,7 @@ class Step:
 
     key: str
     event: RecordedEvent
-    state: MemoryState
+    thread: ThreadRow | None  # the thread's row then (title, comment count, …)
     changes: list[Change]
     number: int  # the event's stream_version: step `number` of `steps`
     steps: int
@@ -125,50 +125,32 @@ def position_of_step(store: EventStore, key: str, number: int) -> int | None:
     return _positions(store, key, [number]).get(number)
 
 
-def _version_at(store: EventStore, key: str, position: int | None) -> int:
-    """The stream_version of the thread's last event at or before `position` (0: none yet)."""
-    if position is None:
-        return store.stream_version(key)
-    with store.connection.cursor() as cur:
-        cur.execute("SELECT MAX(stream_version) FROM threadlog_events WHERE stream = %s AND position <= %s",
-                    [key, position])
-        row = cur.fetchone()
-    return int(row[0] or 0)
-
-
 def step_at(store: EventStore, key: str, position: int | None) -> Step | None:
     """The thread at `position` (None: now) and the change its event made; None if it had no event by then.
 
-    Time travel happens once, to the event before (state_at, from a snapshot), and the step's own event is then
-    applied to that state: the diff comes from the rows that event touched, not from a second replay."""
-    import copy
-
-    from events.people import KeyRing
-
-    from .thread import apply
-
+    No replay: the history index (projections.history_index) holds each row as it stood after each event that
+    changed it, so the rows the step's event changed are read as they stood before and after it."""
     steps = store.stream_version(key)
-    number = _version_at(store, key, position) if position is not None else steps
+    if steps == 0:
+        return None
+    last = _positions(store, key, [steps])[steps]
+    history_index.ensure_through(store, key, last)  # usually nothing to do: the history processes keep it up
+    number = history_index.version_at(store, key, position) if position is not None else steps
     if number == 0:
         if steps == 0:
             return None
         number = 1  # before the thread's first event: show its first step
     around = _positions(store, key, [1, number - 1, number + 1, steps])
     event = store.read_stream(key, number - 1, limit=1)[0]
-    if number > 1:
-        state = state_at(store, key, around[number - 1])
-    else:
-        state = MemoryState(keys=KeyRing(store.using))
-    touched = [event.data.get("comment_id")] if isinstance(event.data.get("comment_id"), str) else []
-    target = state.comments.get(touched[0]) if touched else None
-    if target is None and touched and event.data.get("parent_id"):
-        touched.append(event.data["parent_id"])
-    before = {cid: copy.copy(state.comments[cid]) for cid in touched if cid in state.comments}
-    thread_before = copy.copy(state.threads.get(key))
-    apply(state, event, frames=False, render=False)
-    changes = _changes(event, before, {cid: state.comments.get(cid) for cid in touched}, thread_before,
-                       state.threads.get(key))
-    return Step(key, event, state, changes, number, steps, around.get(1, event.position),
+    touched = history_index.changed_at(store, key, event.position)
+    cid = event.data.get("comment_id")
+    touched.sort(key=lambda c: c != cid)  # the event's own comment first, then (say) the parent it replied to
+    before = history_index.rows_at(store, key, touched, event.position - 1)
+    after = history_index.rows_at(store, key, touched, event.position)
+    thread_before = history_index.thread_at(store, key, event.position - 1)
+    thread = history_index.thread_at(store, key, event.position)
+    changes = _changes(event, before, {c: after.get(c) for c in touched}, thread_before, thread)
+    return Step(key, event, thread, changes, number, steps, around.get(1, event.position),
                 around.get(steps, event.position), around.get(number - 1), around.get(number + 1))
 
 

@@ -133,3 +133,4 @@ class ThreadSnapshot(models.Model):
 
 
 from .queue_models import Ban, QueueItem, Report  # noqa: E402,F401  (the moderation queue's read model)
+from .history_models import HistoryVersion  # noqa: E402,F401  (the audit pages' history index)

@@ -70,16 +70,16 @@ def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeStrin
     span = max(top - bottom, 1)
     n = len(points)
 
-    def x(i: int) -> float:  # vote i takes effect at x(i); the last value holds to x(n), the right edge
-        return pad_l + (width - pad_l - pad_r) * i / n
+    def x(i: int) -> float:  # from the posting (x(0)) no votes; vote i takes effect at x(i + 1); the right edge x(n + 1)
+        return pad_l + (width - pad_l - pad_r) * i / (n + 1)
 
     def y(v: int) -> float:
         return pad_t + (height - pad_t - pad_b) * (top - v) / span
 
     def path(col: int) -> str:
-        d = [f"M{pad_l:.1f},{y(0):.1f}"]
+        d = [f"M{pad_l:.1f},{y(0):.1f}H{x(1):.1f}"]
         for i, p in enumerate(points):
-            d.append(f"V{y(p[col]):.1f}H{x(i + 1):.1f}")
+            d.append(f"V{y(p[col]):.1f}H{x(i + 2):.1f}")
         return "".join(d)
 
     series = [(1, "up", "#1a7f37", ""), (2, "down", "#c62828", ""), (3, "score", "#1d4ed8", ' stroke-dasharray="4 3"')]
@@ -97,5 +97,5 @@ def votes_chart(entries: list, width: int = 600, height: int = 160) -> SafeStrin
         '<figure class="chart"><svg viewBox="0 0 {} {}" role="img" aria-label="{}" >'
         '{}{}<text x="{}" y="{}">position {}</text><text x="{}" y="{}" text-anchor="end">position {}</text>'
         '</svg><figcaption><span class="legend">{}</span> {}</figcaption></figure>',
-        width, height, summary, mark_safe(grid), mark_safe(lines), pad_l, height - 6, points[0][0],
+        width, height, summary, mark_safe(grid), mark_safe(lines), pad_l, height - 6, entries[0].position,
         width - pad_r, height - 6, last[0], mark_safe(legend), summary)

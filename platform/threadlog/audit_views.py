@@ -21,13 +21,15 @@ from events.describe import describe
 from events.people import KeyRing, is_erased, reveal
 from events.store import THREAD_KEY, get_store
 from projections.history import position_of_step, step_at
+from projections.history_index import posted_at, tree_at
 from threadlog.serving import expensive
 
 from .audit_render import inline_diff, side_by_side, votes_chart
 from .audit_search import EventFilter, actor_summary, event_types, export_csv, export_jsonl, page
 
 PAGE = 50
-TREE_LIMIT = 400  # comments drawn on the thread page before it shows only the step's branch
+TREE_ROOTS = 20  # top-level comments (each with its replies) per page of the thread's tree
+TREE_ROWS = 200  # comments drawn at most on one page of the tree
 
 
 def _int(value: str | None) -> int | None:
@@ -114,30 +116,6 @@ def audit_comment_page(q: dict[str, str], comment_id: str) -> Answer:
     }, status=200 if entries else 404)
 
 
-def _tree(state, changed: set[str]) -> tuple[list[dict], int, bool]:
-    """The thread as a flat list in reading order (replies under their parents, oldest first) with depths.
-
-    A long thread is drawn only around the step (the branches holding what changed): a page of tens of
-    thousands of comments helps no one, and would cost more than the time travel."""
-    total = len(state.comments)
-    whole = total <= TREE_LIMIT
-    rows = state.comments.values()
-    keep = {state.comments[c].root_id for c in changed if c in state.comments}
-    if not whole and keep:  # only the branches that hold what changed: no sort of every comment
-        rows = [r for r in rows if r.root_id in keep]
-    children: dict[str | None, list] = {}
-    for row in sorted(rows, key=lambda r: r.position):
-        children.setdefault(row.parent_id, []).append(row)
-    roots = children.get(None, [])
-    out: list[dict] = []
-    stack = [(r, 0) for r in reversed(roots)]
-    while stack and len(out) < TREE_LIMIT:
-        row, depth = stack.pop()
-        out.append({"row": row, "depth": min(depth, 8), "changed": row.id in changed})
-        stack.extend((c, depth + 1) for c in reversed(children.get(row.id, ())))
-    return out, total, whole
-
-
 def audit_thread_page(q: dict[str, str], key: str) -> Answer:
     store = get_store()
     if not THREAD_KEY.match(key):
@@ -158,13 +136,25 @@ def audit_thread_page(q: dict[str, str], key: str) -> Answer:
     step = step_at(store, key, at)
     if step is None:
         return _page("thread.html", {"key": key, "step": None, "errors": errors}, status=404)
+    position = step.event.position
     changed = {c.comment.id for c in step.changes if c.comment is not None}
     changes = [{"c": c, "html": inline_diff(c.before, c.after) if c.kind == "edited" else None}
                for c in step.changes]
-    tree, total, whole = _tree(step.state, changed)
+    start, back = _int(q.get("from")), q.get("back") == "1"
+    tree = tree_at(store, key, position, start=start or 0, back=back and bool(start), roots=TREE_ROOTS,
+                   limit=TREE_ROWS)
+    if start is None and changed:  # the first page, unless the branch this step changed is further on: then that
+        root = next(c.comment for c in step.changes if c.comment is not None).root_id
+        if tree.roots_after and root not in {row.id for row, depth in tree.rows if depth == 0}:
+            tree = tree_at(store, key, position, start=posted_at(store, key, root), roots=TREE_ROOTS, limit=TREE_ROWS)
+    tree_link = f"?at={position}&from="
     return _page("thread.html", {
-        "key": key, "step": step, "ev": step.event, "changes": changes, "tree": tree, "total": total,
-        "whole": whole, "thread": step.state.threads.get(key), "errors": errors, "changes_comment": bool(changed),
+        "key": key, "step": step, "ev": step.event, "changes": changes, "thread": step.thread, "errors": errors,
+        "tree": [{"row": row, "depth": depth, "changed": row.id in changed} for row, depth in tree.rows],
+        "tree_cut": tree.cut, "changes_comment": bool(changed),
+        "tree_earlier": f"{tree_link}{tree.roots_before}&back=1#tree-h" if tree.roots_before else "",
+        "tree_later": f"{tree_link}{tree.roots_after}#tree-h" if tree.roots_after else "",
+        "tree_start": f"?at={position}&from=0#tree-h" if tree.roots_before else "",
         "before_first": at is not None and at < step.first, "time_value": step.event.recorded_at[:19],
     }, status=400 if errors else 200)
 

@@ -347,3 +347,59 @@ def test_reader_page_history_links_for_staff_only(staff, reader, audit_site, art
     r.page.wait_for_url(f"**/audit/comment/{first_id}")
     guest = reader(f"{audit_site.url}/")
     assert guest.page.locator(".tl-audit-history").count() == 0
+
+
+def test_thread_tree_pages_by_top_level_comments(staff, audit_site, artifacts):
+    """A long thread's page draws one page of its tree as it stood then, opening at the branch the step changed."""
+    r = staff()
+    key = unique_key("audit-long")
+    posted = [write(r, audit_site, "POST", f"/api/threads/{key}/comments",
+                    {"body": f"Top-level comment number {i}.", "author_name": "Pat", "title": "Long"})
+              for i in range(23)]
+    write(r, audit_site, "POST", f"/api/threads/{key}/comments",
+          {"body": "A reply under the last one.", "author_name": "Quin", "parent_id": posted[-1]["comment"]["id"]})
+    page = r.page
+    for width, _ in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        html = check_page(r, f"{audit_site.url}/audit/thread/{key}", "thread-paged", artifacts)
+        assert "Top-level comment number 22." in html and "Top-level comment number 2." not in html
+    tree = page.locator("ol.tree")
+    assert page.locator("ol.tree li.changed").inner_text().count("A reply under the last one.") == 1
+    page.get_by_role("link", name="← Earlier comments").first.click()
+    page.wait_for_url("**back=1*")
+    texts = tree.locator(".body").all_inner_texts()
+    assert texts[0] == "Top-level comment number 2." and texts[-1] == "Top-level comment number 21."
+    page.get_by_role("link", name="« First comments").first.click()
+    page.wait_for_url("**from=0*")
+    assert tree.locator(".body").first.inner_text() == "Top-level comment number 0."
+    page.get_by_role("link", name="Later comments →").first.click()
+    page.wait_for_url("**from=*")
+    assert tree.locator(".body").first.inner_text() == "Top-level comment number 20."
+    page.keyboard.press("ArrowLeft")  # travel keeps working from a page of the tree: one step back
+    page.wait_for_url(f"**?at={posted[-1]['position']}")
+    assert "Top-level comment number 22." in tree.inner_text() and "A reply under" not in tree.inner_text()
+
+
+def test_moderation_steps_with_their_reasons(staff, audit_site, artifacts):
+    """A moderator's decisions, by the moderation API: the thread page names each, with its reason, in violet;
+    the comment's history lists them."""
+    r = staff()
+    key = unique_key("audit-mod")
+    posted = write(r, audit_site, "POST", f"/api/threads/{key}/comments",
+                   {"body": "Buy cheap watches here.", "author_name": "Sly", "title": "Moderated"})
+    cid = posted["comment"]["id"]
+    hidden = write(r, audit_site, "POST", f"/api/comments/{cid}/moderation", {"action": "hide", "reason": "advertising"})
+    write(r, audit_site, "POST", f"/api/threads/{key}/moderation", {"action": "close", "reason": "thread went off topic"})
+    page = r.page
+    for width, _ in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        check_page(r, f"{audit_site.url}/audit/thread/{key}?at={hidden['position']}", "thread-moderation", artifacts)
+        change = page.locator(".change.k-moderation")
+        assert "CommentHidden" in change.inner_text() and "advertising" in change.inner_text()
+        assert "'published' → 'hidden'" in change.inner_text()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**?at=*")
+    closed = page.locator(".change.k-moderation").inner_text()
+    assert "closed: False → True" in closed and "thread went off topic" in closed
+    page.goto(f"{audit_site.url}/audit/comment/{cid}")
+    assert "advertising" in page.locator("ol.history").inner_text()

@@ -1,5 +1,6 @@
 """What runs in a history process (`threadlog.serving.expensive`): the expensive reads it is handed, and a thread
-that keeps every long thread's snapshots up to date, so that no request has to build them."""
+that keeps every long thread's snapshots and history index (projections.history_index, for the audit pages) up
+to date, so that no request has to build them."""
 from __future__ import annotations
 
 import logging
@@ -46,6 +47,7 @@ def _keep_snapshots() -> None:
     from django.db import close_old_connections
 
     from events.store import get_store
+    from projections import history_index
     from projections.snapshots import ensure_all
 
     failures = 0
@@ -53,6 +55,7 @@ def _keep_snapshots() -> None:
         try:
             close_old_connections()
             ensure_all(get_store())
+            history_index.ensure_all(get_store())  # the audit pages' index of each long thread
             failures = 0
         except Exception:  # the database is away for a moment: the next round tries again
             failures += 1
