@@ -213,9 +213,16 @@ class DatabaseState:
         return fetch_one(self.using, sql, params)
 
     def known(self, *, threads: Iterable[ThreadRow] = (), comments: Iterable[CommentRow] = (),
-              keys: dict[str, str] | None = None) -> None:
+              keys: dict[str, str] | None = None, missing_threads: Iterable[str] = (),
+              names: dict[str, str] | None = None) -> None:
         """Rows (and live person keys) the caller read from the read model in this transaction, under the append
-        lock: still what the tables hold, so they are not read again. A handler has read them to decide."""
+        lock: still what the tables hold, so they are not read again. A handler has read them to decide.
+        `missing_threads`: keys the caller found no thread for; `names`: author tokens it sealed, and their names
+        (KeyRing.remember_names)."""
+        for key in missing_threads:
+            self._loaded_threads.add(key)
+        if names:
+            self.memory.keyring().remember_names(names)
         for row in threads:
             self._loaded_threads.add(row.key)
             self._existing_threads.add(row.key)
