@@ -297,14 +297,17 @@ class DatabaseState:
 
     def flush(self) -> None:
         db = self.using
+        new_threads = []
         for key in self._dirty_threads:
             row = self.memory.threads[key]
             values = [getattr(row, n) for n in THREAD_FIELDS]
             if key in self._existing_threads:
                 execute(db, _SQL["update_thread"], values[1:] + [key])
             else:
-                insert_rows(ThreadView, THREAD_FIELDS, [values], db)
+                new_threads.append(values)
             self._existing_threads.add(key)
+        if new_threads:
+            insert_rows(ThreadView, THREAD_FIELDS, new_threads, db)
         names = COMMENT_FIELDS + RANK_FIELDS
         new_comments = []
         for cid in self._dirty_comments:
@@ -314,7 +317,7 @@ class DatabaseState:
             else:
                 new_comments.append(self.memory.comments[cid])
         if new_comments:  # new rows in one executemany (what force_insert saves one by one would write)
-            insert_rows(CommentView, names, ([getattr(r, n) for n in names] for r in new_comments), db)
+            insert_rows(CommentView, names, map(attrgetter(*names), new_comments), db)
             self._existing_comments.update(r.id for r in new_comments)
         new_votes = []
         for k in self._dirty_votes:
