@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -25,9 +24,8 @@ from events.imported import ThreadOpened, VotesImported
 from events.sealing import seal_with
 from events.types import Event, UnknownEventType, event_class
 
-from .model import SourceComment, SourceThread, Status, Tally
+from .model import SourceComment, SourceThread, Status, Tally, comment_uuid
 
-NAMESPACE = uuid.UUID("6f6c6774-6872-4c6f-9769-6d706f727473")  # fixed: ids must be the same in every import
 MAX_NAME = 64  # the read model's author_name column
 MAX_TITLE = 300
 ANONYMOUS = "Anonymous"
@@ -38,10 +36,6 @@ SKIP_REASONS = {
     Status.PINGBACK: "pingbacks and trackbacks",
     Status.PENDING: "unapproved (no moderation)",
 }
-
-
-def comment_uuid(fmt: str, key: str, source_id: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{fmt}\n{key}\n{source_id}"))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -171,7 +165,7 @@ def decide_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exi
 
     for c in order:
         emit(c)
-    ids = {c.id: comment_uuid(fmt, key, c.id) for c in posting}
+    ids = {c.id: c.uid or comment_uuid(fmt, key, c.id) for c in posting}
     new = [c for c in posting if ids[c.id] not in existing]
     tally.already_imported += len(posting) - len(new)
     people = {c.id: "import:deleted" if c.status is Status.TRASH else author_id(fmt, c.author_name, c.author_email)

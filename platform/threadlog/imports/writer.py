@@ -11,21 +11,20 @@ import contextlib
 import io
 import os
 from typing import IO, Iterable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connections
 
 from events.people import person_keys
 from events.store import NO_STREAM, EventStore, StreamAppend, get_store
 from projections.base import project_pending
+from projections.render import rendered
 from projections.state import _SQL, ThreadRow, thread_from_values
 from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
 
 from .model import ImportFileError, SourceThread, Tally
 from .plan import decide_thread
 from .reader_process import threads_from_child
-from .reading import Counting, Progress, detect, read_threads
-from .thread_key import key_for_url
+from .reading import Counting, Progress, detect, prepared, read_threads
 
 FORMATS = ("wordpress", "disqus", "isso")
 BATCH_COMMENTS = 2000  # comments (about) decided, appended and projected together: bounded memory, few statements
@@ -33,14 +32,6 @@ BATCH_COMMENTS = 2000  # comments (about) decided, appended and projected togeth
 
 class _Rollback(Exception):
     """Raised at the end of a dry run: the transaction is undone, the tally kept."""
-
-
-def _moved(url: str, site_url: str) -> str:
-    """The URL on `site_url`'s scheme and host (a site that moved); the path, and so the key, stays."""
-    if not site_url or not url.startswith(("http://", "https://")):
-        return url
-    site, parts = urlsplit(site_url), urlsplit(url)
-    return urlunsplit((site.scheme or parts.scheme, site.netloc or parts.netloc, parts.path, parts.query, ""))
 
 
 def _threads_by_key(keys: list[str], using: str) -> dict[str, ThreadRow]:
@@ -68,20 +59,18 @@ def _existing_ids(keys: list[str], using: str) -> dict[str, set[str]]:
     return found
 
 
-def _batches(sources: Iterable[SourceThread], site_url: str) -> Iterator[list[tuple[SourceThread, str]]]:
-    """The file's threads with their keys, in batches of about BATCH_COMMENTS comments; a page the file lists
-    twice starts a new batch (it is decided against what the batch before made of it)."""
-    batch: list[tuple[SourceThread, str]] = []
+def _batches(sources: Iterable[SourceThread]) -> Iterator[list[SourceThread]]:
+    """The file's (prepared) threads in batches of about BATCH_COMMENTS comments; a page the file lists twice
+    starts a new batch (it is decided against what the batch before made of it)."""
+    batch: list[SourceThread] = []
     keys: set[str] = set()
     size = 0
     for source in sources:
-        source.url = _moved(source.url, site_url)
-        key = key_for_url(source.url)
-        if batch and (key in keys or size >= BATCH_COMMENTS):
+        if batch and (source.key in keys or size >= BATCH_COMMENTS):
             yield batch
             batch, keys, size = [], set(), 0
-        batch.append((source, key))
-        keys.add(key)
+        batch.append(source)
+        keys.add(source.key)
         size += len(source.comments) + 1
     if batch:
         yield batch
@@ -134,14 +123,14 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
 
     metadata = {"actor": actor}
 
-    def import_batch(batch: list[tuple[SourceThread, str]]) -> None:
+    def import_batch(batch: list[SourceThread]) -> None:
         """Decide, append and project a batch of threads: a query for their threads, one for the ids of the
         comments of those already there, one for their authors' keys, one append, one projection."""
-        threads = _threads_by_key([key for _, key in batch], store.using)
+        threads = _threads_by_key([source.key for source in batch], store.using)
         existing = _existing_ids(list(threads), store.using)
-        decided = [(key, decide_thread(source, key=key, fmt=fmt, opened=key in threads,
-                                       existing=existing.get(key, set()), actor=actor, tally=tally))
-                   for source, key in batch]
+        decided = [(s.key, decide_thread(s, key=s.key, fmt=fmt, opened=s.key in threads,
+                                         existing=existing.get(s.key, set()), actor=actor, tally=tally))
+                   for s in batch]
         people = set().union(*(d.people for _, d in decided))
         keys_for(people)
         appends: list[StreamAppend] = []
@@ -161,9 +150,10 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         if not appends:
             return
         recorded = [ev for events in append_imported_batch(store, appends, metadata=metadata) for ev in events]
-        project_imported(store, recorded, threads=[threads[a.stream] for a in appends if a.stream in threads],
-                         missing_threads=[a.stream for a in appends if a.stream not in threads],
-                         keys={p: keys[p] for p in people}, names=names)
+        with rendered({c.body: c.html for s in batch for c in s.comments if c.html is not None}):
+            project_imported(store, recorded, threads=[threads[a.stream] for a in appends if a.stream in threads],
+                             missing_threads=[a.stream for a in appends if a.stream not in threads],
+                             keys={p: keys[p] for p in people}, names=names)
         tally.events += len(recorded)
         if tally.first_position is None:
             tally.first_position = recorded[0].position
@@ -173,8 +163,8 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         with _larger_sqlite_cache(store), store.write_transaction():
             project_pending(store)  # the read model must hold every event: the import decides against it
             sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress) if read_elsewhere
-                       else read_threads(reader, fmt, tally, site_url))
-            for batch in _batches(sources, site_url):
+                       else prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url))
+            for batch in _batches(sources):
                 import_batch(batch)
             if dry_run:
                 raise _Rollback
