@@ -81,6 +81,7 @@ class CommentRow:
         return not self.deleted or self.children > 0
 
 
+_by_position = attrgetter("position")
 THREAD_FIELDS = [f.name for f in fields(ThreadRow)]
 COMMENT_FIELDS = [f.name for f in fields(CommentRow)]
 RANK_FIELDS = ["rank_voted", "rank_best", "rank_hot"]
@@ -317,6 +318,7 @@ class DatabaseState:
             else:
                 new_comments.append(self.memory.comments[cid])
         if new_comments:  # new rows in one executemany (what force_insert saves one by one would write)
+            new_comments.sort(key=_by_position)  # thread by thread: the indexes (most lead with the thread) fill in order
             insert_rows(CommentView, names, map(attrgetter(*names), new_comments), db)
             self._existing_comments.update(r.id for r in new_comments)
         new_votes = []
