@@ -10,22 +10,11 @@ from typing import Any, Sequence
 
 from django.db import transaction
 
-from events.store import NO_STREAM, EventStore, RecordedEvent, StreamAppend
-from events.types import Event
+from events.store import EventStore, RecordedEvent, StreamAppend
 from projections.base import apply_events
 from projections.state import DatabaseState, ThreadRow
 
 from .handlers import announce
-
-
-def append_imported(store: EventStore, key: str, events: Sequence[Event], event_metadata: Sequence[dict[str, Any]],
-                    *, thread: ThreadRow | None, metadata: dict[str, Any]) -> list[RecordedEvent]:
-    """Append `events` to thread `key` (opened already: `thread`, read in this transaction). The caller projects
-    them (`project_imported`) before it decides anything more about this thread."""
-    if not transaction.get_connection(store.using).in_atomic_block:
-        raise RuntimeError("append_imported runs inside the import's write transaction")
-    return store.append(key, events, expected_version=thread.stream_version if thread else NO_STREAM,
-                        metadata=metadata, event_metadata=event_metadata)
 
 
 def append_imported_batch(store: EventStore, appends: Sequence[StreamAppend], *,

@@ -18,7 +18,7 @@ from events.people import person_keys
 from events.store import NO_STREAM, EventStore, StreamAppend, get_store
 from projections.base import project_pending
 from projections.render import rendered
-from projections.state import _SQL, ThreadRow, thread_from_values
+from projections.state import THREAD_FIELDS, ThreadRow, thread_from_values
 from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
 
 from .model import ImportFileError, SourceThread, Tally
@@ -34,10 +34,13 @@ class _Rollback(Exception):
     """Raised at the end of a dry run: the transaction is undone, the tally kept."""
 
 
+_THREAD_COLUMNS = ", ".join(f'"{name}"' for name in THREAD_FIELDS)  # both back-ends quote with double quotes
+
+
 def _threads_by_key(keys: list[str], using: str) -> dict[str, ThreadRow]:
     """The read model's rows of those of `keys` that are threads already (a query per 500 keys)."""
     found: dict[str, ThreadRow] = {}
-    sql = _SQL["thread"].split(" WHERE ")[0]
+    sql = f"SELECT {_THREAD_COLUMNS} FROM threadlog_thread"
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         with connections[using].cursor() as cur:
