@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from django.db import connections
 
 from .models import PersonKey
-from .sealing import ERASED, forget_cached_keys, new_key, open_sealed, seal_with
+from .sealing import ERASED, forget_cached_keys, new_key, open_sealed, seal_with, sealed_name
 from .sql import execute, fetch_one
 
 
@@ -48,6 +48,7 @@ class KeyRing:
         self._keys: dict[str, tuple[str | None, str, bool]] = {}
         self._complete = preload
         self._erased: set[str] = set()  # with preload: every erased person (most logs have none)
+        self._names: dict[str, str] = {}  # remember_names
         if preload:
             for person, key, bodies in PersonKey.objects.using(using).values_list("person", "key", "bodies"):
                 self._keys[person] = self._make(key, bodies)
@@ -69,6 +70,16 @@ class KeyRing:
     def remember(self, person: str, key: str) -> None:
         """A live key the caller just read or made (person_key), in this transaction: no second look-up."""
         self._keys[person] = self._make(key, "kept")
+
+    def remember_names(self, names: dict[str, str]) -> None:
+        """Sealed author tokens and the names they seal, as the caller sealed them in this transaction with live
+        keys (an import): `name` need not open them again."""
+        self._names.update(names)
+
+    def name(self, person: str, token: str) -> str:
+        """The author name a sealed {"name", "email"} token shows (events.sealing.sealed_name)."""
+        known = self._names.get(token)
+        return known if known is not None else sealed_name(self.key(person), person, token)
 
     def key(self, person: str) -> str | None:
         """The person's key (None: erased, or never had one); a rebuild hands it to its worker process."""

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 ERASED = "[erased]"  # what a sealed field reads as once its key is gone (or when it does not open)
 GCM_PREFIX = "s2."
 _HKDF_INFO = b"threadlog sealed fields v2: AES-256-GCM"
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(.., separators=(",", ":")), one encoder
 
 
 def new_key() -> str:
@@ -52,7 +53,7 @@ def forget_cached_keys() -> None:
 def seal_with(key: str, person: str, fields: dict[str, Any]) -> str:
     """`fields` as JSON, encrypted under the person's key, bound to the person."""
     nonce = os.urandom(12)
-    sealed = _aead(key).encrypt(nonce, json.dumps(fields, separators=(",", ":")).encode(), person.encode())
+    sealed = _aead(key).encrypt(nonce, _COMPACT(fields).encode(), person.encode())
     return GCM_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 

@@ -70,6 +70,9 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
     queue_state = queue.QueueState(using)
     if known is not None:
         known(state)
+    queued = [ev.data.get("comment_id") for ev in events if ev.type in QUEUE_TYPES and ev.data.get("comment_id")]
+    if len(queued) > 1:  # a batch (an import): the queue's rows in a query or two, not one per event
+        queue_state.prefetch(queued)
     frames: list[tuple[int, str, int, str]] = []  # LiveFrame rows: position, thread, stream_version, frame
     pruned: dict[str, int] = {}  # thread -> the position at and below which its frames go
     last = len(events) - 1

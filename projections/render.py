@@ -5,8 +5,10 @@ sanitising markup we generated from fully escaped text cannot change it; tests c
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from typing import Iterator
 
 import nh3
 
@@ -79,8 +81,26 @@ def prepare(text: str, format: str) -> None:
         prepare_markdown(text)
 
 
+_RENDERED: dict[str, str] = {}  # plain bodies rendered ahead by another process (an import's reader): `rendered`
+
+
+@contextlib.contextmanager
+def rendered(bodies: dict[str, str]) -> Iterator[None]:
+    """While this runs, `render` answers these plain-text bodies with their HTML, rendered ahead (by this very
+    function, in an import's reader process) instead of rendering them again."""
+    _RENDERED.update(bodies)
+    try:
+        yield
+    finally:
+        _RENDERED.clear()
+
+
 def render(text: str, format: str = "plain") -> str:
     """A body in its format ("plain" or "markdown", events.formats) as safe HTML."""
+    if _RENDERED and format == "plain":
+        ahead = _RENDERED.get(text)
+        if ahead is not None:
+            return ahead
     if format == "markdown":
         from .markdown import render_markdown  # markdown-it loads only where a Markdown body is rendered
 

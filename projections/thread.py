@@ -11,7 +11,6 @@ from typing import Any
 
 from events.store import RecordedEvent
 from events.people import ERASED, forget_erased
-from events.sealing import sealed_name
 from events.types import public_data
 
 from . import anchors, moderation
@@ -31,7 +30,7 @@ ERASED_BODY_HTML = "<p><em>[erased]</em></p>"
 def author_name(state: State, data: dict[str, Any]) -> str:
     """The author's name: unsealed with the author's key (v2), plain (v1), or ERASED once the key is gone."""
     if data.get("sealed_author"):
-        return sealed_name(state.keyring().key(data["author_id"]), data["author_id"], data["sealed_author"])
+        return state.keyring().name(data["author_id"], data["sealed_author"])
     if state.keyring().erased(data["author_id"]):  # a v1 row: plain text, erased all the same
         return ERASED
     return data.get("author_name") or ""

@@ -223,3 +223,37 @@ def test_projections_and_chain_verify_after_imports_on_both_back_ends(store, pre
         assert again.events == 0
     assert verify(store) is None
     assert verify_chain(store).ok
+
+
+@pytest.mark.parametrize("batch", [1, 2000])
+def test_threads_are_imported_alike_in_batches_of_any_size(store, prefix, monkeypatch, batch):
+    """An import decides, appends and projects its threads in batches (writer.BATCH_COMMENTS); a page the file
+    lists twice is decided against what its first listing made, whatever the batch size. Both back-ends."""
+    import io
+
+    from events.audit import verify_chain
+    from projections.rebuild import verify
+    from tests.imports.conftest import fixture_bytes
+    from threadlog.imports import writer
+
+    monkeypatch.setattr(writer, "BATCH_COMMENTS", batch)
+    data = fixture_bytes("wordpress.xml", prefix)
+    first_item = data[data.index(b"<item>"):data.index(b"</item>") + len(b"</item>")]
+    again = first_item[:first_item.index(b"<wp:comment>")] + b"""<wp:comment>
+        <wp:comment_id>30</wp:comment_id><wp:comment_author>Neu</wp:comment_author>
+        <wp:comment_author_email>neu3@example.net</wp:comment_author_email>
+        <wp:comment_date_gmt>2019-05-07 08:00:00</wp:comment_date_gmt>
+        <wp:comment_content>Nachtrag</wp:comment_content><wp:comment_approved>1</wp:comment_approved>
+        <wp:comment_parent>11</wp:comment_parent></wp:comment></item>"""
+    data = data.replace(first_item, first_item + again, 1)
+    once = import_fixture("wordpress.xml", f"{prefix}x", store=store)
+    tally = writer.import_file(io.BytesIO(data), store=store)
+    assert (tally.threads, tally.threads_extended, tally.comments) == (once.threads, 1, once.comments + 1)
+    assert writer.import_file(io.BytesIO(data), store=store).events == 0
+    assert verify(store) is None
+    assert verify_chain(store).ok
+    if store.using == "default":  # the second listing's reply answers a comment it does not list: top level
+        comments = ApiClient().comments(wp_key(prefix))["comments"]
+        assert ("Neu", "2019-05-07T08:00:00.000000Z", 0, 0, False, []) in tree(comments)
+        assert tree([c for c in comments if c["author"]["name"] != "Neu"]) == tree(
+            ApiClient().comments(wp_key(f"{prefix}x"))["comments"])

@@ -1,8 +1,8 @@
-"""The import's command: append one planned thread and project it, inside the import's one transaction.
+"""The import's command: append planned threads and project them, inside the import's one transaction.
 
 An import is not decided against the read model comment by comment like a reader's post: the whole file is read
 and appended under the append lock in a single transaction (all or nothing per file; threadlog.imports.writer),
-one append per thread, each projected right away so the next thread, or a retried import, sees it.
+a batch of threads per append, each batch projected right away so the next one, or a retried import, sees it.
 """
 from __future__ import annotations
 
@@ -10,34 +10,34 @@ from typing import Any, Sequence
 
 from django.db import transaction
 
-from events.store import NO_STREAM, EventStore, RecordedEvent
-from events.types import Event
+from events.store import EventStore, RecordedEvent, StreamAppend
 from projections.base import apply_events
 from projections.state import DatabaseState, ThreadRow
 
 from .handlers import announce
 
 
-def append_imported(store: EventStore, key: str, events: Sequence[Event], event_metadata: Sequence[dict[str, Any]],
-                    *, thread: ThreadRow | None, metadata: dict[str, Any]) -> list[RecordedEvent]:
-    """Append `events` to thread `key` (opened already: `thread`, read in this transaction). The caller projects
-    them (`project_imported`) before it decides anything more about this thread."""
+def append_imported_batch(store: EventStore, appends: Sequence[StreamAppend], *,
+                          metadata: dict[str, Any]) -> list[list[RecordedEvent]]:
+    """Append several planned threads at once (EventStore.append_batch: one decision, one insert), each at the
+    version its thread was read at in this transaction. The caller projects them (`project_imported`)."""
     if not transaction.get_connection(store.using).in_atomic_block:
-        raise RuntimeError("append_imported runs inside the import's write transaction")
-    return store.append(key, events, expected_version=thread.stream_version if thread else NO_STREAM,
-                        metadata=metadata, event_metadata=event_metadata)
+        raise RuntimeError("append_imported_batch runs inside the import's write transaction")
+    return store.append_batch(appends, metadata=metadata)
 
 
 def project_imported(store: EventStore, recorded: Sequence[RecordedEvent], *, threads: Sequence[ThreadRow],
-                     keys: dict[str, str]) -> None:
+                     keys: dict[str, str], missing_threads: Sequence[str] = (),
+                     names: dict[str, str] | None = None) -> None:
     """Project the events of several appends at once (consecutive positions: nothing else appends meanwhile):
     one write of each read-model table per batch of threads instead of one per thread.
 
-    `threads` are the existing threads the events extend and `keys` the live keys of the people whose names
-    they seal, both read in this transaction: the projection does not look them up again."""
+    `threads` are the existing threads the events extend, `missing_threads` the keys found without one, `keys`
+    the live keys of the people whose names they seal and `names` the author tokens sealed and what they seal,
+    all read or made in this transaction: the projection does not look them up (or open them) again."""
 
     def known(state: DatabaseState) -> None:
-        state.known(threads=threads, keys=keys)
+        state.known(threads=threads, keys=keys, missing_threads=missing_threads, names=names)
 
     if recorded:
         apply_events(recorded, using=store.using, known=known, fresh=True)

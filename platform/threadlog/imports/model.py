@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import enum
 import re
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+
+NAMESPACE = uuid.UUID("6f6c6774-6872-4c6f-9769-6d706f727473")  # fixed: ids must be the same in every import
+
+
+def comment_uuid(fmt: str, key: str, source_id: str) -> str:
+    """Our id of a source comment: the same in every import of it (plan.py recognises what is imported already)."""
+    return str(uuid.uuid5(NAMESPACE, f"{fmt}\n{key}\n{source_id}"))
 
 
 _PLAIN_TIME = re.compile(r"\A\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\Z")
@@ -41,6 +50,8 @@ class SourceComment:
     up: int = 0
     down: int = 0
     order: int = 0  # position in the file: ties on time keep it
+    uid: str = ""  # our comment id (comment_uuid), once the thread's key is known (reading.prepared)
+    html: str | None = None  # the body rendered as the projection renders it (reading.prepared)
 
 
 @dataclass
@@ -50,6 +61,7 @@ class SourceThread:
     title: str
     created_at: str | None = None
     comments: list[SourceComment] = field(default_factory=list)
+    key: str = ""  # our thread key for its URL (reading.prepared)
 
 
 @dataclass

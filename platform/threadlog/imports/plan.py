@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -25,9 +24,8 @@ from events.imported import ThreadOpened, VotesImported
 from events.sealing import seal_with
 from events.types import Event, UnknownEventType, event_class
 
-from .model import SourceComment, SourceThread, Status, Tally
+from .model import SourceComment, SourceThread, Status, Tally, comment_uuid
 
-NAMESPACE = uuid.UUID("6f6c6774-6872-4c6f-9769-6d706f727473")  # fixed: ids must be the same in every import
 MAX_NAME = 64  # the read model's author_name column
 MAX_TITLE = 300
 ANONYMOUS = "Anonymous"
@@ -38,10 +36,6 @@ SKIP_REASONS = {
     Status.PINGBACK: "pingbacks and trackbacks",
     Status.PENDING: "unapproved (no moderation)",
 }
-
-
-def comment_uuid(fmt: str, key: str, source_id: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{fmt}\n{key}\n{source_id}"))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -71,6 +65,7 @@ class ThreadPlan:
     events: list[Event] = field(default_factory=list)
     metadata: list[dict[str, Any]] = field(default_factory=list)
     authors: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)  # sealed token -> the name it seals (the projection's)
 
     def add(self, event: Event, occurred_at: str, source_id: str, fmt: str) -> None:
         self.events.append(event)
@@ -81,6 +76,23 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
                 keys_for: Callable[[Iterable[str]], dict[str, str]], tally: Tally) -> ThreadPlan:
     """The events that import `thread` into the thread `key` (`opened`: it exists already; `existing`: the ids
     of its comments). `keys_for(people)` gives their sealing keys."""
+    decided = decide_thread(thread, key=key, fmt=fmt, opened=opened, existing=existing, actor=actor, tally=tally)
+    return decided.plan(keys_for(decided.people) if decided.people else {})
+
+
+@dataclass
+class Decided:
+    """What is to be imported of one thread, before its authors' keys are known: `people` are the authors whose
+    names it seals; `plan(keys)` (their keys) builds the events. An import looks up the keys of many threads'
+    authors at once."""
+
+    people: set[str]
+    plan: Callable[[dict[str, str]], ThreadPlan]
+
+
+def decide_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, existing: set[str], actor: str,
+                  tally: Tally) -> Decided:
+    """plan_thread in two steps (Decided)."""
     held_possible = _held("00000000-0000-0000-0000-000000000000") is not None
     by_id: dict[str, SourceComment] = {}
     for c in thread.comments:
@@ -153,13 +165,19 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
 
     for c in order:
         emit(c)
-    ids = {c.id: comment_uuid(fmt, key, c.id) for c in posting}
+    ids = {c.id: c.uid or comment_uuid(fmt, key, c.id) for c in posting}
     new = [c for c in posting if ids[c.id] not in existing]
     tally.already_imported += len(posting) - len(new)
     people = {c.id: "import:deleted" if c.status is Status.TRASH else author_id(fmt, c.author_name, c.author_email)
               for c in new}
-    keys = keys_for(people.values()) if new else {}
     result.authors.update(people.values())
+    return Decided(set(people.values()), lambda keys: _events(result, thread, new, ids, people, parent, keys,
+                                                              fmt=fmt, key=key, actor=actor, tally=tally))
+
+
+def _events(result: ThreadPlan, thread: SourceThread, new: list[SourceComment], ids: dict[str, str],
+            people: dict[str, str], parent: Callable[[SourceComment], str | None], keys: dict[str, str], *,
+            fmt: str, key: str, actor: str, tally: Tally) -> ThreadPlan:
     votes: list[tuple[str, int, int]] = []
     # The newest versions (their added fields keep their defaults: a plain-text body), as the live path writes
     # them: a rebuild upcasts older rows, and its live frames must equal the ones stored now.
@@ -171,6 +189,7 @@ def plan_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exist
         name = c.author_name[:MAX_NAME] or ANONYMOUS
         fields = {"name": "", "email": None} if placeholder else {"name": name, "email": c.author_email or None}
         sealed = seal_with(keys[person], person, fields)
+        result.names[sealed] = fields["name"]
         result.add(CommentPosted(comment_id=cid, body="" if placeholder else c.body, author_id=person,
                                  parent_id=(ids.get(p) or comment_uuid(fmt, key, p)) if p is not None else None,
                                  sealed_author=sealed), c.created_at, c.id, fmt)

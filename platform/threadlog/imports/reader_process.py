@@ -54,7 +54,7 @@ def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
 
 
 def _main(path: str, fmt: str, site_url: str) -> None:
-    from .reading import Counting, read_threads
+    from .reading import Counting, prepared, read_threads
 
     out = sys.stdout.buffer
     tally = Tally(format=fmt)
@@ -63,7 +63,7 @@ def _main(path: str, fmt: str, site_url: str) -> None:
         reader = io.BufferedReader(counting, 1 << 16)
         batch: list[SourceThread] = []
         try:
-            for thread in read_threads(reader, fmt, tally, site_url):
+            for thread in prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url):
                 batch.append(thread)
                 if len(batch) >= BATCH:
                     pickle.dump(("threads", batch, counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)

@@ -4,8 +4,13 @@ from __future__ import annotations
 import io
 from typing import IO, Callable, Iterator
 
+from urllib.parse import urlsplit, urlunsplit
+
+from projections.render import render
+
 from . import disqus, isso, wordpress
-from .model import ImportFileError, SourceThread, Tally
+from .model import ImportFileError, SourceThread, Tally, comment_uuid
+from .thread_key import key_for_url
 
 Progress = Callable[[int], None]  # called with the bytes read so far
 
@@ -50,3 +55,24 @@ def read_threads(fp: IO[bytes], fmt: str, tally: Tally, site_url: str) -> Iterat
         yield from disqus.read(fp, tally)
     else:
         yield from isso.read(fp, tally, site_url)
+
+
+def moved(url: str, site_url: str) -> str:
+    """The URL on `site_url`'s scheme and host (a site that moved); the path, and so the key, stays."""
+    if not site_url or not url.startswith(("http://", "https://")):
+        return url
+    site, parts = urlsplit(site_url), urlsplit(url)
+    return urlunsplit((site.scheme or parts.scheme, site.netloc or parts.netloc, parts.path, parts.query, ""))
+
+
+def prepared(threads: Iterator[SourceThread], fmt: str, site_url: str) -> Iterator[SourceThread]:
+    """The threads with what can be worked out without the database: the URL on the site's address, the thread
+    key, each comment's id and its body rendered as the projection renders it. The reader process does this
+    while the importing process appends (reader_process)."""
+    for thread in threads:
+        thread.url = moved(thread.url, site_url)
+        thread.key = key = key_for_url(thread.url)
+        for c in thread.comments:
+            c.uid = comment_uuid(fmt, key, c.id)
+            c.html = render(c.body)
+        yield thread

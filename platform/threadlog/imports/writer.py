@@ -10,43 +10,73 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from typing import IO, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from typing import IO, Iterable, Iterator
 
 from django.db import connections
 
 from events.people import person_keys
-from events.store import EventStore, get_store
+from events.store import NO_STREAM, EventStore, StreamAppend, get_store
 from projections.base import project_pending
-from projections.queries import thread_by_key
-from threadlog.commands.importing import announce_import, append_imported, project_imported
+from projections.render import rendered
+from projections.state import THREAD_FIELDS, ThreadRow, thread_from_values
+from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
 
-from .model import ImportFileError, Tally
-from .plan import plan_thread
+from .model import ImportFileError, SourceThread, Tally
+from .plan import decide_thread
 from .reader_process import threads_from_child
-from .reading import Counting, Progress, detect, read_threads
-from .thread_key import key_for_url
+from .reading import Counting, Progress, detect, prepared, read_threads
 
 FORMATS = ("wordpress", "disqus", "isso")
-PROJECT_EVERY = 5000  # events appended before they are projected together (commands.importing.project_imported)
+BATCH_COMMENTS = 2000  # comments (about) decided, appended and projected together: bounded memory, few statements
 
 
 class _Rollback(Exception):
     """Raised at the end of a dry run: the transaction is undone, the tally kept."""
 
 
-def _moved(url: str, site_url: str) -> str:
-    """The URL on `site_url`'s scheme and host (a site that moved); the path, and so the key, stays."""
-    if not site_url or not url.startswith(("http://", "https://")):
-        return url
-    site, parts = urlsplit(site_url), urlsplit(url)
-    return urlunsplit((site.scheme or parts.scheme, site.netloc or parts.netloc, parts.path, parts.query, ""))
+_THREAD_COLUMNS = ", ".join(f'"{name}"' for name in THREAD_FIELDS)  # both back-ends quote with double quotes
 
 
-def _existing_ids(key: str, using: str) -> set[str]:
-    with connections[using].cursor() as cur:
-        cur.execute("SELECT id FROM threadlog_comment WHERE thread_key = %s", [key])
-        return {row[0] for row in cur.fetchall()}
+def _threads_by_key(keys: list[str], using: str) -> dict[str, ThreadRow]:
+    """The read model's rows of those of `keys` that are threads already (a query per 500 keys)."""
+    found: dict[str, ThreadRow] = {}
+    sql = f"SELECT {_THREAD_COLUMNS} FROM threadlog_thread"
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        with connections[using].cursor() as cur:
+            cur.execute(f'{sql} WHERE "key" IN ({", ".join(["%s"] * len(chunk))})', chunk)
+            found.update((row[0], thread_from_values(row)) for row in cur.fetchall())
+    return found
+
+
+def _existing_ids(keys: list[str], using: str) -> dict[str, set[str]]:
+    """The ids of the comments of those threads, by thread."""
+    found: dict[str, set[str]] = {key: set() for key in keys}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        with connections[using].cursor() as cur:
+            cur.execute(f"SELECT thread_key, id FROM threadlog_comment WHERE thread_key IN"
+                        f" ({', '.join(['%s'] * len(chunk))})", chunk)
+            for key, comment_id in cur.fetchall():
+                found[key].add(comment_id)
+    return found
+
+
+def _batches(sources: Iterable[SourceThread]) -> Iterator[list[SourceThread]]:
+    """The file's (prepared) threads in batches of about BATCH_COMMENTS comments; a page the file lists twice
+    starts a new batch (it is decided against what the batch before made of it)."""
+    batch: list[SourceThread] = []
+    keys: set[str] = set()
+    size = 0
+    for source in sources:
+        if batch and (source.key in keys or size >= BATCH_COMMENTS):
+            yield batch
+            batch, keys, size = [], set(), 0
+        batch.append(source)
+        keys.add(source.key)
+        size += len(source.comments) + 1
+    if batch:
+        yield batch
 
 
 IMPORT_CACHE_KIB = int(os.environ.get("IMPORT_SQLITE_CACHE_MIB", "256")) * 1024
@@ -95,47 +125,50 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         return keys
 
     metadata = {"actor": actor}
-    pending: list = []  # appended, not yet projected
-    pending_keys: set[str] = set()
-    extended: list = []  # existing threads among them
 
-    def project() -> None:
-        project_imported(store, pending, threads=extended, keys=keys)
-        pending.clear()
-        pending_keys.clear()
-        extended.clear()
+    def import_batch(batch: list[SourceThread]) -> None:
+        """Decide, append and project a batch of threads: a query for their threads, one for the ids of the
+        comments of those already there, one for their authors' keys, one append, one projection."""
+        threads = _threads_by_key([source.key for source in batch], store.using)
+        existing = _existing_ids(list(threads), store.using)
+        decided = [(s.key, decide_thread(s, key=s.key, fmt=fmt, opened=s.key in threads,
+                                         existing=existing.get(s.key, set()), actor=actor, tally=tally))
+                   for s in batch]
+        people = set().union(*(d.people for _, d in decided))
+        keys_for(people)
+        appends: list[StreamAppend] = []
+        names: dict[str, str] = {}
+        for key, d in decided:
+            plan = d.plan(keys)
+            if not any(ev.type == "CommentPosted" for ev in plan.events):
+                continue  # nothing new (or nothing to keep): no thread opened, nothing appended
+            thread = threads.get(key)
+            appends.append(StreamAppend(key, plan.events, thread.stream_version if thread else NO_STREAM,
+                                        plan.metadata))
+            names.update(plan.names)
+            if thread is None:
+                tally.threads += 1
+            else:
+                tally.threads_extended += 1
+        if not appends:
+            return
+        recorded = [ev for events in append_imported_batch(store, appends, metadata=metadata) for ev in events]
+        with rendered({c.body: c.html for s in batch for c in s.comments if c.html is not None}):
+            project_imported(store, recorded, threads=[threads[a.stream] for a in appends if a.stream in threads],
+                             missing_threads=[a.stream for a in appends if a.stream not in threads],
+                             keys={p: keys[p] for p in people}, names=names)
+        tally.events += len(recorded)
+        if tally.first_position is None:
+            tally.first_position = recorded[0].position
+        tally.last_position = recorded[-1].position
 
     try:
         with _larger_sqlite_cache(store), store.write_transaction():
             project_pending(store)  # the read model must hold every event: the import decides against it
             sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress) if read_elsewhere
-                       else read_threads(reader, fmt, tally, site_url))
-            for source in sources:
-                source.url = _moved(source.url, site_url)
-                key = key_for_url(source.url)
-                if key in pending_keys:  # the file lists this page twice: decide against its projected state
-                    project()
-                thread = thread_by_key(key, using=store.using)
-                existing = _existing_ids(key, store.using) if thread else set()
-                plan = plan_thread(source, key=key, fmt=fmt, opened=thread is not None, existing=existing,
-                                   actor=actor, keys_for=keys_for, tally=tally)
-                if not any(ev.type == "CommentPosted" for ev in plan.events):
-                    continue  # nothing new (or nothing to keep): no thread opened, nothing appended
-                recorded = append_imported(store, key, plan.events, plan.metadata, thread=thread, metadata=metadata)
-                pending.extend(recorded)
-                pending_keys.add(key)
-                if thread is None:
-                    tally.threads += 1
-                else:
-                    tally.threads_extended += 1
-                    extended.append(thread)
-                if len(pending) >= PROJECT_EVERY:
-                    project()
-                tally.events += len(recorded)
-                if tally.first_position is None:
-                    tally.first_position = recorded[0].position
-                tally.last_position = recorded[-1].position
-            project()
+                       else prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url))
+            for batch in _batches(sources):
+                import_batch(batch)
             if dry_run:
                 raise _Rollback
             if tally.last_position is not None:
