@@ -24,7 +24,7 @@ def test_posts_are_markdown_unless_told_and_the_event_says_so(api, key):
     plain = _post(api, key, "**bold**", format="plain")
     assert plain["body_html"] == "<p>**bold**</p>" and plain["format"] == "plain"
     posted = [e for e in _events(api, key) if e["type"] == "CommentPosted"]
-    assert [(e["version"], e["data"]["format"]) for e in posted] == [(3, "markdown"), (3, "plain")]
+    assert [(e["version"], e["data"]["format"]) for e in posted] == [(4, "markdown"), (4, "plain")]  # v4 (anchors)
     assert_error(api.post(f"/api/threads/{key}/comments", {"body": "x", "author_name": "A", "format": "html"}),
                  422, "invalid_request")
 
@@ -78,7 +78,7 @@ def test_old_events_read_as_plain_text(api, key):
         project_pending(store)
     assert api.comments(key)["comments"][0]["body_html"] == "<p>_v1 edit_</p>"
     versions = {e["type"]: e["version"] for e in _events(api, key)}  # stored as written, read upcast
-    assert versions["CommentPosted"] == 3 and versions["CommentEdited"] == 2
+    assert versions["CommentPosted"] == 4 and versions["CommentEdited"] == 2
 
 
 def _thread(api, key, tops, sort="oldest"):
