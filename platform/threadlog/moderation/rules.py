@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import connections
 
 from events.sql import fetch_one
+from projections.models import TAIL_CHARS
 from projections.state import CommentRow, ThreadRow
 from threadlog.commands.errors import CommandError
 
@@ -58,14 +60,27 @@ def refuse_unpublished_parent(parent: CommentRow | None) -> None:
         raise CommandError("parent_not_published", "replies go to published comments only", 409)
 
 
+def _duplicate_sql(tail: str, body: str = "body") -> str:
+    """The duplicate rule's query, with `tail` the end of a body as the index tl_comment_author_tail holds it
+    (projections.models, Django's Right()), word for word: the database then reads only the writer's comments
+    that end alike, not all of them. On SQLite the whole body is compared as `+body`: with a plain `body = ?`
+    its constant propagation rewrites the indexed expression into one of the parameter, and the index goes
+    unused (the check read every comment of the writer: 1 ms at 3,000)."""
+    return (f"SELECT 1 FROM threadlog_comment WHERE author_id = %s AND {tail.format('body')} = {tail.format('%s')}"
+            f" AND created_at > %s AND {body} = %s AND deleted = %s LIMIT 1")
+
+
+_DUPLICATE = {"sqlite": _duplicate_sql(f"SUBSTR({{}}, ({TAIL_CHARS} * -1), {TAIL_CHARS})", body="+body"),
+              "postgresql": _duplicate_sql(f"RIGHT({{}}, {TAIL_CHARS})")}
+
+
 def refuse_duplicate(author_id: str, body: str, *, using: str = "default") -> None:
     """The same body from the same writer within DUPLICATE_SECONDS: 409 duplicate_comment."""
     window = settings.THREADLOG["DUPLICATE_SECONDS"]
     if window <= 0:
         return
     since = (datetime.now(timezone.utc) - timedelta(seconds=window)).isoformat().replace("+00:00", "Z")
-    if fetch_one(using, "SELECT 1 FROM threadlog_comment WHERE author_id = %s AND body = %s AND created_at > %s"
-                        " AND deleted = %s LIMIT 1", [author_id, body, since, False]):
+    if fetch_one(using, _DUPLICATE[connections[using].vendor], [author_id, body, since, body, False]):
         raise CommandError("duplicate_comment", "you posted this same comment a moment ago", 409)
 
 
