@@ -17,10 +17,10 @@ import pytest
 
 from .conftest import ApiClient
 
-# A top-level comment on an existing thread by a returning guest: BEGIN, the thread, the ban check, the
-# duplicate check, the writer's key, the append's decision and insert, the thread's row, the comment's row, its
-# frame, the checkpoint, COMMIT.
-POST_BUDGET = 12
+# A top-level comment on an existing thread by a returning guest: BEGIN; the thread, the ban check, the duplicate
+# check and the writer's key in one statement (threadlog.commands.post_context); the append's decision and insert;
+# the thread's row, the comment's row, its frame, the checkpoint; COMMIT.
+POST_BUDGET = 9
 # A vote: the ban check, BEGIN, the comment, the vote so far, the thread, the voter's key, the append's decision
 # and insert, the vote again (the projection's), the thread's and the comment's rows, the vote's, the frame, the
 # checkpoint, COMMIT.

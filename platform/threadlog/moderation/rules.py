@@ -34,12 +34,19 @@ def ip_subject(ip_hash: str) -> str:
     return f"ip:{ip_hash}"
 
 
+# The ban in force on a person or IP, the longest first (also a subquery of threadlog.commands.post_context).
+BAN_FROM = ("FROM threadlog_ban WHERE subject IN (%s, %s, %s) AND lifted = %s AND (until = '' OR until > %s)"
+            " ORDER BY until = '' DESC, until DESC LIMIT 1")
+
+
+def ban_params(person: str, ip_hash: str, also: str = "") -> list:
+    return [person, also or person, ip_subject(ip_hash or "-"), False, now_iso()]
+
+
 def active_ban(person: str, ip_hash: str, *, also: str = "", using: str = "default") -> tuple[str, str] | None:
     """(ban_id, until) of a ban in force on this person (a guest's author or voter id, a user) or IP, the longest
     first; None when there is none."""
-    row = fetch_one(using, "SELECT ban_id, until FROM threadlog_ban WHERE subject IN (%s, %s, %s) AND lifted = %s"
-                           " AND (until = '' OR until > %s) ORDER BY until = '' DESC, until DESC LIMIT 1",
-                    [person, also or person, ip_subject(ip_hash or "-"), False, now_iso()])
+    row = fetch_one(using, f"SELECT ban_id, until {BAN_FROM}", ban_params(person, ip_hash, also))
     return (row[0], row[1]) if row else None
 
 
@@ -74,14 +81,24 @@ _DUPLICATE = {"sqlite": _duplicate_sql(f"SUBSTR({{}}, ({TAIL_CHARS} * -1), {TAIL
               "postgresql": _duplicate_sql(f"RIGHT({{}}, {TAIL_CHARS})")}
 
 
-def refuse_duplicate(author_id: str, body: str, *, using: str = "default") -> None:
-    """The same body from the same writer within DUPLICATE_SECONDS: 409 duplicate_comment."""
+def duplicate_query(author_id: str, body: str, *, using: str = "default") -> tuple[str, list] | None:
+    """The duplicate rule's query and its parameters; None when the rule is off (DUPLICATE_SECONDS=0)."""
     window = settings.THREADLOG["DUPLICATE_SECONDS"]
     if window <= 0:
-        return
+        return None
     since = (datetime.now(timezone.utc) - timedelta(seconds=window)).isoformat().replace("+00:00", "Z")
-    if fetch_one(using, _DUPLICATE[connections[using].vendor], [author_id, body, since, body, False]):
-        raise CommandError("duplicate_comment", "you posted this same comment a moment ago", 409)
+    return _DUPLICATE[connections[using].vendor], [author_id, body, since, body, False]
+
+
+def duplicate_comment() -> CommandError:
+    return CommandError("duplicate_comment", "you posted this same comment a moment ago", 409)
+
+
+def refuse_duplicate(author_id: str, body: str, *, using: str = "default") -> None:
+    """The same body from the same writer within DUPLICATE_SECONDS: 409 duplicate_comment."""
+    query = duplicate_query(author_id, body, using=using)
+    if query is not None and fetch_one(using, *query):
+        raise duplicate_comment()
 
 
 @lru_cache(maxsize=8)
