@@ -6,7 +6,8 @@ transaction (read-your-writes); `threadlog projections run` calls it for anythin
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import contextlib
+from typing import Callable, Iterator, Sequence
 
 from django.db import connections, transaction
 
@@ -53,6 +54,21 @@ def lagging(store: EventStore) -> bool:
     return (head or 0) > (done or 0)
 
 
+@contextlib.contextmanager
+def _together(using: str) -> Iterator[None]:
+    """PostgreSQL: the writes inside travel to the server together (psycopg's pipeline mode), one round trip
+    instead of one per statement, while every other writer waits for the append lock. Nothing inside may
+    depend on a statement's row count (the checkpoint's move, which does, comes after); an error surfaces when
+    the block ends, and rolls the append back like any other."""
+    conn = connections[using]
+    if conn.vendor != "postgresql":
+        yield
+        return
+    conn.ensure_connection()
+    with conn.wrap_database_errors, conn.connection.pipeline():
+        yield
+
+
 def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
                  known: Callable[[DatabaseState], None] | None = None, fresh: bool = False) -> MemoryState:
     """Apply events in order to the thread read model; must run inside a transaction holding the append lock.
@@ -91,14 +107,15 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
         done = ev.position
     erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
                       for row in state.memory.comments_by_author(ev.data["person"])}
-    state.flush()
+    with _together(using):
+        state.flush()
+        if frames:
+            insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"], frames, using)
+        if pruned:
+            with connections[using].cursor() as cur:
+                for key, through in pruned.items():
+                    cur.execute("DELETE FROM threadlog_frame WHERE thread_key = %s AND position <= %s", [key, through])
     queue_state.flush()
-    if frames:
-        insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"], frames, using)
-    if pruned:
-        with connections[using].cursor() as cur:
-            for key, through in pruned.items():
-                cur.execute("DELETE FROM threadlog_frame WHERE thread_key = %s AND position <= %s", [key, through])
     _set_checkpoint(done, THREAD_PROJECTOR, using, was=was)
     for key in sorted(erased_threads):
         _reproject_frames(key, using)

@@ -1,9 +1,11 @@
 """Read models. Only projectors write these tables; views and consumers only read them."""
 from django.db import models
+from django.db.models.functions import Right
 
 from events.models import PositionField
 
 TOP_LEVEL = models.Q(depth=0)
+TAIL_CHARS = 64  # of a body, in tl_comment_author_tail
 SHOWN = models.Q(deleted=False)  # in a feed (projections.readers.SHOWN says the same in SQL)
 
 
@@ -75,6 +77,10 @@ class CommentView(models.Model):
             models.Index(fields=["root_id", "position"], name="tl_comment_root"),
             # moderation: an author's record and the "first comment" rule; the queue's "recent" tab
             models.Index(fields=["author_id", "status"], name="tl_comment_author"),
+            # The duplicate rule (threadlog.moderation.rules.refuse_duplicate): the writer's comments that end
+            # alike, in time order.
+            models.Index(models.F("author_id"), Right("body", TAIL_CHARS), models.F("created_at"),
+                         name="tl_comment_author_tail"),
             models.Index(fields=["position"], name="tl_comment_recent"),
             # the pinned comments of a thread (a handful): queried with the literal `pinned > 0`
             models.Index(fields=["thread_key", "pinned"], name="tl_comment_pinned", condition=models.Q(pinned__gt=0)),

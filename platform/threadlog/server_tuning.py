@@ -5,7 +5,10 @@ write path every tenth of a millisecond counts (docs/benchmarks.md).
 """
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
 import sqlite3
 import threading
 
@@ -31,6 +34,18 @@ def skip_form_parsing() -> None:
 
     __init__._threadlog_no_form_parsing = True
     WebRequest.__init__ = __init__
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """In a child process: end (SIGTERM) when the parent ends, however it ends (PR_SET_PDEATHSIG, Linux); if the
+    parent `parent_pid` is already gone, end now. Elsewhere nothing happens: the parent stops its children on a
+    normal exit."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
 
 
 class WalCheckpointer:

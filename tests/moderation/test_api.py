@@ -339,6 +339,21 @@ def test_duplicate_comment_is_409(guest, key, conf):
     guest.comment(key, "same text")
 
 
+def test_duplicate_rule_compares_whole_bodies(guest, key, conf):
+    """Long bodies that share their end or their start are not duplicates (the rule's index holds a body's end);
+    the same long body, non-ASCII included, is."""
+    conf(DUPLICATE_SECONDS=600)
+    ending = " — signed, a regular reader of this blog since 2009. Ünïcödé ✓" * 2
+    first = guest.comment(key, "First thought." + ending)
+    assert first["status"] == "published"
+    guest.comment(key, "Second thought." + ending)  # the same end (a signature): not the same comment
+    guest.comment(key, "First thought." + ending + " PS.")  # the same start
+    assert_error(guest.post(f"/api/threads/{key}/comments", {"body": "First thought." + ending,
+                                                              "author_name": "Ann"}), 409, "duplicate_comment")
+    other = guest.__class__()
+    other.comment(key, "First thought." + ending)  # someone else may say the same
+
+
 def test_queue_tabs_context_record_and_cursor(guest, staff, new_client, conf, key):
     parent = guest.comment(key, "the parent")
     conf(MODERATION="all")

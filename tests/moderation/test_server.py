@@ -1,5 +1,5 @@
 """Moderation on a real server over PostgreSQL: createsuperuser --noinput, sign in, a held comment private to the
-public, approved, a ban refusing a vote; then `projections verify` equals live on that database."""
+public, approved, a ban refusing a vote and a post, the duplicate rule; then `projections verify` equals live on that database."""
 from __future__ import annotations
 
 import http.cookiejar
@@ -54,8 +54,12 @@ def test_moderation_on_postgresql(make_server, postgres_database):
     assert status == 201
     status, error = writer.call("POST", f"/api/comments/{cid}/vote", {"value": 1})
     assert status == 403 and error["error"]["code"] == "banned" and error["error"]["until"] is None
+    status, error = writer.call("POST", f"/api/threads/{key}/comments", {"body": "banned words", "author_name": "W"})
+    assert status == 403 and error["error"]["code"] == "banned"
     assert staff.call("DELETE", f"/api/bans/{ban['ban']['id']}")[0] == 200
     assert writer.call("POST", f"/api/comments/{cid}/vote", {"value": 1})[0] == 200
+    status, error = writer.call("POST", f"/api/threads/{key}/comments", {"body": "now free", "author_name": "W"})
+    assert status == 409 and error["error"]["code"] == "duplicate_comment"  # the duplicate rule, on PostgreSQL
     server.stop()
     verify = server.cli("projections", "verify", check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr

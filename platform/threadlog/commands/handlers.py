@@ -30,6 +30,7 @@ from threadlog.notifications.readers import owns
 from threadlog.moderation import rules
 from threadlog.ops import metrics
 
+from . import post_context
 from .errors import CommandError, not_found
 from .messages import CastVote, DeleteComment, EditComment, ErasePerson, PostComment
 
@@ -119,9 +120,11 @@ def _comment(thread_key: str | None, comment_id: str) -> CommentRow:
 
 
 def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
-    thread = thread_by_key(cmd.thread)
+    context = post_context.read(cmd.thread, actor.id, actor.ip_hash, cmd.body, using=store.using)
+    thread = context.thread
     rules.refuse_closed(thread)
-    rules.refuse_banned(actor.id, actor.ip_hash, using=store.using)
+    if context.banned_until is not None:
+        raise rules.Banned(context.banned_until or None)
     parent = None
     if cmd.parent_id:
         if thread is None:
@@ -133,11 +136,12 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
         if parent.depth + 1 > limit:
             raise CommandError("reply_too_deep", f"replies nest at most {limit} levels deep; reply higher up", 422)
         rules.refuse_unpublished_parent(parent)
-    rules.refuse_duplicate(actor.id, cmd.body, using=store.using)
+    if context.duplicate:
+        raise rules.duplicate_comment()
     hold = rules.hold_reason(body=cmd.body, author_id=actor.id, is_staff=actor.is_staff, thread=thread,
                              honeypot=cmd.honeypot, using=store.using)
     comment_id = str(uuid.uuid4())
-    key = person_key(actor.id, using=store.using)
+    key = context.key or person_key(actor.id, using=store.using)
     sealed = seal(actor.id, {"name": cmd.author_name, "email": cmd.author_email}, using=store.using, key=key)
     posted = CommentPosted(comment_id=comment_id, body=cmd.body, author_id=actor.id, parent_id=cmd.parent_id,
                            sealed_author=sealed, format=cmd.format, anchor=None if cmd.parent_id else cmd.anchor)

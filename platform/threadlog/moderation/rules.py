@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import connections
 
 from events.sql import fetch_one
+from projections.models import TAIL_CHARS
 from projections.state import CommentRow, ThreadRow
 from threadlog.commands.errors import CommandError
 
@@ -32,12 +34,19 @@ def ip_subject(ip_hash: str) -> str:
     return f"ip:{ip_hash}"
 
 
+# The ban in force on a person or IP, the longest first (also a subquery of threadlog.commands.post_context).
+BAN_FROM = ("FROM threadlog_ban WHERE subject IN (%s, %s, %s) AND lifted = %s AND (until = '' OR until > %s)"
+            " ORDER BY until = '' DESC, until DESC LIMIT 1")
+
+
+def ban_params(person: str, ip_hash: str, also: str = "") -> list:
+    return [person, also or person, ip_subject(ip_hash or "-"), False, now_iso()]
+
+
 def active_ban(person: str, ip_hash: str, *, also: str = "", using: str = "default") -> tuple[str, str] | None:
     """(ban_id, until) of a ban in force on this person (a guest's author or voter id, a user) or IP, the longest
     first; None when there is none."""
-    row = fetch_one(using, "SELECT ban_id, until FROM threadlog_ban WHERE subject IN (%s, %s, %s) AND lifted = %s"
-                           " AND (until = '' OR until > %s) ORDER BY until = '' DESC, until DESC LIMIT 1",
-                    [person, also or person, ip_subject(ip_hash or "-"), False, now_iso()])
+    row = fetch_one(using, f"SELECT ban_id, until {BAN_FROM}", ban_params(person, ip_hash, also))
     return (row[0], row[1]) if row else None
 
 
@@ -58,15 +67,38 @@ def refuse_unpublished_parent(parent: CommentRow | None) -> None:
         raise CommandError("parent_not_published", "replies go to published comments only", 409)
 
 
-def refuse_duplicate(author_id: str, body: str, *, using: str = "default") -> None:
-    """The same body from the same writer within DUPLICATE_SECONDS: 409 duplicate_comment."""
+def _duplicate_sql(tail: str, body: str = "body") -> str:
+    """The duplicate rule's query, with `tail` the end of a body as the index tl_comment_author_tail holds it
+    (projections.models, Django's Right()), word for word: the database then reads only the writer's comments
+    that end alike, not all of them. On SQLite the whole body is compared as `+body`: with a plain `body = ?`
+    its constant propagation rewrites the indexed expression into one of the parameter, and the index goes
+    unused (the check read every comment of the writer: 1 ms at 3,000)."""
+    return (f"SELECT 1 FROM threadlog_comment WHERE author_id = %s AND {tail.format('body')} = {tail.format('%s')}"
+            f" AND created_at > %s AND {body} = %s AND deleted = %s LIMIT 1")
+
+
+_DUPLICATE = {"sqlite": _duplicate_sql(f"SUBSTR({{}}, ({TAIL_CHARS} * -1), {TAIL_CHARS})", body="+body"),
+              "postgresql": _duplicate_sql(f"RIGHT({{}}, {TAIL_CHARS})")}
+
+
+def duplicate_query(author_id: str, body: str, *, using: str = "default") -> tuple[str, list] | None:
+    """The duplicate rule's query and its parameters; None when the rule is off (DUPLICATE_SECONDS=0)."""
     window = settings.THREADLOG["DUPLICATE_SECONDS"]
     if window <= 0:
-        return
+        return None
     since = (datetime.now(timezone.utc) - timedelta(seconds=window)).isoformat().replace("+00:00", "Z")
-    if fetch_one(using, "SELECT 1 FROM threadlog_comment WHERE author_id = %s AND body = %s AND created_at > %s"
-                        " AND deleted = %s LIMIT 1", [author_id, body, since, False]):
-        raise CommandError("duplicate_comment", "you posted this same comment a moment ago", 409)
+    return _DUPLICATE[connections[using].vendor], [author_id, body, since, body, False]
+
+
+def duplicate_comment() -> CommandError:
+    return CommandError("duplicate_comment", "you posted this same comment a moment ago", 409)
+
+
+def refuse_duplicate(author_id: str, body: str, *, using: str = "default") -> None:
+    """The same body from the same writer within DUPLICATE_SECONDS: 409 duplicate_comment."""
+    query = duplicate_query(author_id, body, using=using)
+    if query is not None and fetch_one(using, *query):
+        raise duplicate_comment()
 
 
 @lru_cache(maxsize=8)

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Iterator, Sequence
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from events.people import KeyRing
@@ -138,6 +138,12 @@ class Notifier:
         self.notices: list[Notice] = []
         self.candidates: list[tuple[str, RecordedEvent]] = []  # comments that may have become published
         self.group: tuple[str, str] | None = None
+        # What this batch read or wrote of its read model, so that a batch of posts costs a few statements, not
+        # several ORM queries per comment (the notifier shares the write lock and the cores with the posts):
+        self.rows: dict[str, NotifyComment] = {}  # comments read or written in this batch, as they are now
+        self.unsaved: dict[str, NotifyComment] = {}  # new comments, inserted together by _flush_rows
+        self.watched: dict[str, bool] = {}  # thread key -> whether it has confirmed subscriptions
+        self.linked: dict[str, set[str]] = {}  # person -> _persons(person)
 
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         for ev in events:
@@ -147,10 +153,16 @@ class Notifier:
                 self.group = group
             handler = getattr(self, f"on_{ev.type}", None)
             if handler is not None:
+                if ev.type != "CommentPosted":  # it may read or change what the batch remembers: start afresh
+                    self._flush_rows()
+                    self.rows.clear()
+                    self.watched.clear()
+                    self.linked.clear()
                 handler(ev, ev.data)
             elif ev.type in _STATUS_EVENTS or publication(None, ev.type) is not None:
                 self._status(ev, ev.data)
         self._announce()
+        self._flush_rows()
         if self.outbox:
             OutboxMessage.objects.using(self.using).bulk_create(self.outbox, ignore_conflicts=True, batch_size=500)
         if self.notices:
@@ -176,19 +188,42 @@ class Notifier:
         row = NotifyComment(comment_id=data["comment_id"], thread_key=ev.stream, parent_id=data.get("parent_id"),
                             person=data.get("author_id", ""), address=self._author_address(data),
                             status=publication(None, ev.type), event_id=ev.id)
-        row.save(using=self.using, force_insert=True)
+        if row.comment_id in self.rows:
+            raise IntegrityError(f"comment {row.comment_id} posted twice")  # as the insert would
+        self.rows[row.comment_id] = self.unsaved[row.comment_id] = row
         self.candidates.append((row.comment_id, ev))
+
+    def _row(self, comment_id: str) -> NotifyComment | None:
+        """The comment as this batch left it: remembered, or read once."""
+        if comment_id in self.rows:
+            return self.rows[comment_id]
+        row = NotifyComment.objects.using(self.using).filter(pk=comment_id).first()
+        if row is not None:
+            self.rows[comment_id] = row
+        return row
+
+    def _save(self, row: NotifyComment, **fields) -> None:
+        """Change a remembered comment, and its table row unless it is still to be inserted."""
+        for name, value in fields.items():
+            setattr(row, name, value)
+        if row.comment_id not in self.unsaved:
+            NotifyComment.objects.using(self.using).filter(pk=row.comment_id).update(**fields)
+
+    def _flush_rows(self) -> None:
+        if self.unsaved:
+            NotifyComment.objects.using(self.using).bulk_create(list(self.unsaved.values()), batch_size=500)
+            self.unsaved.clear()
 
     def _status(self, ev: RecordedEvent, data: dict) -> None:
         comment_id = data.get("comment_id")
         if not comment_id:
             return
-        row = NotifyComment.objects.using(self.using).filter(pk=comment_id).first()
+        row = self._row(comment_id)
         if row is None:
             return
         status = publication(row.status, ev.type)
         if status != row.status:
-            NotifyComment.objects.using(self.using).filter(pk=comment_id).update(status=status)
+            self._save(row, status=status)
             if status == "published":
                 self.candidates.append((comment_id, ev))
 
@@ -196,36 +231,50 @@ class Notifier:
         """Announce each comment of the finished append that is published now and was never announced."""
         candidates, self.candidates = self.candidates, []
         for comment_id, ev in candidates:
-            row = NotifyComment.objects.using(self.using).filter(pk=comment_id).first()
+            row = self._row(comment_id)
             if row is None or row.status != "published" or row.notified:
                 continue
-            NotifyComment.objects.using(self.using).filter(pk=comment_id).update(notified=True)
+            self._save(row, notified=True)
             if self.emit:
                 self._decide(row, ev)
 
+    def _watched(self, thread_key: str) -> bool:
+        """Whether anyone has a confirmed subscription to the thread (most threads: nobody, nothing to decide)."""
+        if thread_key not in self.watched:
+            self.watched[thread_key] = Subscription.objects.using(self.using).filter(
+                thread_key=thread_key, state="confirmed").exists()
+        return self.watched[thread_key]
+
     def _persons(self, person: str) -> set[str]:
         """A person and the identities linked to them (a reader's guests, a guest's reader)."""
+        if person in self.linked:
+            return self.linked[person]
         links = IdentityLink.objects.using(self.using)
         found = {person}
         found.update(links.filter(guest=person).values_list("reader", flat=True))
         found.update(links.filter(reader__in=found).values_list("guest", flat=True))
+        self.linked[person] = found
         return found
 
     def _decide(self, row: NotifyComment, ev: RecordedEvent) -> None:
         """Who is told of this newly published comment: `comments` subscribers of the thread, and `replies`
         subscribers who wrote the comment it answers; one message per address, never to its own author."""
+        watched = self._watched(row.thread_key)
+        if not watched and not row.parent_id:
+            return  # no subscriber to tell, no author of a parent to notify live
         authors = self._persons(row.person)
         recipients: dict[str, tuple[str, Subscription]] = {}
         live = Subscription.objects.using(self.using).filter(thread_key=row.thread_key, state="confirmed")
-        for sub in live.filter(notify="comments").exclude(address=None).iterator(chunk_size=2000):
-            if sub.person not in authors and sub.address != row.address:
-                recipients[sub.address] = ("comment", sub)
-        parent = NotifyComment.objects.using(self.using).filter(pk=row.parent_id).first() if row.parent_id else None
+        if watched:
+            for sub in live.filter(notify="comments").exclude(address=None).iterator(chunk_size=2000):
+                if sub.person not in authors and sub.address != row.address:
+                    recipients[sub.address] = ("comment", sub)
+        parent = self._row(row.parent_id) if row.parent_id else None
         if parent is not None:
             owners = self._persons(parent.person)
             if not owners & authors and not (parent.address and parent.address == row.address):
                 mine = Q(person__in=owners) | (Q(address=parent.address) if parent.address else Q(pk__in=[]))
-                for sub in live.filter(mine, notify="replies").exclude(address=None):
+                for sub in (live.filter(mine, notify="replies").exclude(address=None) if watched else ()):
                     if sub.person not in authors and sub.address != row.address:
                         recipients[sub.address] = ("reply", sub)
                 frame = encode_frame({"type": "notice", "kind": "reply", "comment_id": row.comment_id,

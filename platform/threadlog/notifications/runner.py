@@ -8,10 +8,8 @@ a runner read it, and the sender claims rows before sending them.
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -22,7 +20,7 @@ from django.conf import settings
 from django.db import connections
 
 from events.store import get_store
-from threadlog.server_tuning import SERVER_ENV
+from threadlog.server_tuning import SERVER_ENV, die_with_parent
 
 from . import notices, notifier
 from .sender import Sender
@@ -151,7 +149,4 @@ def spawn_for_server() -> subprocess.Popen | None:
 
 
 def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass  # not Linux: serve stops the child itself on a normal exit
+    die_with_parent()

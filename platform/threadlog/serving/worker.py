@@ -4,6 +4,7 @@ to date, so that no request has to build them."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -25,6 +26,12 @@ def init() -> None:
     of the server process come first and a time travel takes longer, rather than the other way round."""
     import django
 
+    from threadlog.server_tuning import die_with_parent
+
+    # Left behind by a server process that was killed or stopped by a signal, a history process kept polling the
+    # database each second for good (found beside benchmark and test servers): it ends with its server now.
+    parent = multiprocessing.parent_process()
+    die_with_parent(parent.pid if parent is not None else None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     django.setup(set_prefix=False)
