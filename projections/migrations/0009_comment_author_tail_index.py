@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projections', '0006_comment_format_and_feeds'),
+        ('projections', '0008_history_versions'),
     ]
 
     operations = [
