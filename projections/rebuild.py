@@ -6,6 +6,8 @@ import gc
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
+from django.db import connections
+
 from events.people import KeyRing
 from events.store import EventStore, RecordedEvent
 
@@ -122,22 +124,48 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+READ_MODELS = (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView, *queue.MODELS)
+
+
+@contextlib.contextmanager
+def indexes_built_after(models: Iterable, using: str) -> Iterator[None]:
+    """The models' secondary indexes dropped while their (empty) tables are filled, and built again after, inside
+    the caller's transaction: building an index from the loaded rows (one sort) costs less than inserting every row
+    into it (a third of a rebuild's insert time for the comment table's ten). The same DDL migrations write."""
+    conn = connections[using]
+    editor = conn.schema_editor()  # only to compile each index's SQL, never entered
+    indexes = [(model, index) for model in models for index in model._meta.indexes]
+    with conn.cursor() as cur:
+        for model, index in indexes:
+            cur.execute(f"DROP INDEX {conn.ops.quote_name(index.name)}")
+    yield
+    with conn.cursor() as cur:
+        for model, index in indexes:
+            cur.execute(str(index.create_sql(model, editor)))
+
+
 def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     """Replace the read models by a replay of the whole log. Writers wait for the lock meanwhile."""
     using = store.using
     with store.write_transaction(), _no_cycle_collection(), helper_for(store.head()) as helper:
         head = store.head()
-        for model in (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView, *queue.MODELS):
+        for model in READ_MODELS:
             model.objects.using(using).all().delete()
-        state, frames, rows = _replay(store, head, progress, helper)
-        # The comment rows go in as the helper's answers arrive (while it renders the rest); threads and votes
-        # are final once the fold is done.
-        bulk_write(state, using, comments=rows)
-        queue.bulk_write(state.queue, using)
-        insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
-                    ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
+        with indexes_built_after(READ_MODELS, using):
+            _write_replay(store, head, progress, helper)
         _set_checkpoint(head, THREAD_PROJECTOR, using)
     return head
+
+
+def _write_replay(store: EventStore, head: int, progress: Progress | None, helper: "Helper | None") -> None:
+    using = store.using
+    state, frames, rows = _replay(store, head, progress, helper)
+    # The comment rows go in as the helper's answers arrive (while it renders the rest); threads and votes
+    # are final once the fold is done.
+    bulk_write(state, using, comments=rows)
+    queue.bulk_write(state.queue, using)
+    insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
+                ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
 
 
 @dataclass
