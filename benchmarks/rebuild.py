@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/rebuild.py [--quick] [--events N] [--repeat R] [--db PATH]
 
 A log of about N events (default 100,000: comments, replies and votes of one thread, made by
-benchmarks/make_thread.py through the event store) in a throw-away SQLite database; then a full rebuild
+benchmarks/make_thread.py through the event store, with its share of Markdown bodies and of moderation events:
+held comments and their decisions, reports, hidden and pinned comments; the JSON's "workload" counts them) in a
+throw-away SQLite database; then a full rebuild
 (read the log, fold it into memory while a second process renders most bodies, replace the read-model tables,
 write the live frames each thread keeps and the checkpoint), timed R times (default 3; the best and the median
 are reported). The parts are timed too: reading the log alone, and the whole replay in memory (no writes).
@@ -20,6 +22,28 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+
+def workload(store, head: int) -> dict:
+    """What the log holds: events by type, and how many bodies are Markdown and how many of those use it (they go
+    through markdown-it; a Markdown body without any syntax renders as plain text does)."""
+    from collections import Counter
+
+    from projections.markdown import _plain_looking
+
+    types: Counter = Counter()
+    bodies: Counter = Counter()
+    for ev in store.iter_for_projection(0, until=head):
+        types[ev.type] += 1
+        if ev.type in ("CommentPosted", "CommentEdited"):
+            fmt = ev.data.get("format", "plain")
+            bodies[fmt] += 1
+            if fmt == "markdown" and not _plain_looking(ev.data["body"]):
+                bodies["markdown_with_syntax"] += 1
+    total = sum(bodies[f] for f in ("plain", "markdown")) or 1
+    return {"events_by_type": dict(types.most_common()), "bodies": dict(bodies),
+            "markdown_share": round(bodies["markdown"] / total, 3),
+            "markdown_with_syntax_share": round(bodies["markdown_with_syntax"] / total, 3)}
 
 
 def main() -> None:
@@ -45,8 +69,9 @@ def main() -> None:
     built = None
     if store.head() == 0:
         comments = events * 2 // 3  # + one vote per two comments = `events` events
-        built = make_thread(f"bench-rebuild-{comments}", comments, project="none")
+        built = make_thread(f"bench-rebuild-{comments}", comments, project="none", moderation=True)
     head = store.head()
+    work = workload(store, head)
 
     t0 = time.monotonic()
     list(store.iter_for_projection(0, until=head))
@@ -62,7 +87,8 @@ def main() -> None:
         runs.append(time.monotonic() - t0)
     best, median = min(runs), statistics.median(runs)
     result = {
-        "benchmark": "rebuild", "database": "sqlite", "events": head, "built": built, "unit": "events/s",
+        "benchmark": "rebuild", "database": "sqlite", "events": head, "built": built, "workload": work,
+        "unit": "events/s",
         "rebuild_best": round(head / best, 1), "rebuild_median": round(head / median, 1),
         "rebuild_seconds": [round(r, 2) for r in runs],
         "parts": {"read_log": round(head / read_s, 1), "replay_in_memory": round(head / replay_s, 1)},
