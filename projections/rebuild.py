@@ -72,13 +72,17 @@ def with_hold(events: Iterable[RecordedEvent]) -> Iterator[tuple[RecordedEvent, 
     yield prev, False
 
 
-def frame_cuts(store: EventStore, stream: str | None = None) -> dict[str, int]:
-    """Each stream's frames_cut at the head of the log: the stream_version at and below which no frame is kept."""
-    sql = "SELECT stream, MAX(stream_version) FROM threadlog_events"
+def frame_cuts(store: EventStore, stream: str | None = None, until: int | None = None) -> dict[str, int]:
+    """Each stream's frames_cut at the head of the log (or at position `until`): the stream_version at and below
+    which no frame is kept."""
+    sql = "SELECT stream, MAX(stream_version) FROM threadlog_events WHERE 1 = 1"
     params: list = []
     if stream is not None:
-        sql += " WHERE stream = %s"
+        sql += " AND stream = %s"
         params.append(stream)
+    if until is not None:
+        sql += " AND position <= %s"
+        params.append(until)
     with store.connection.cursor() as cur:
         cur.execute(sql + " GROUP BY stream", params)
         return {key: frames_cut(int(version)) for key, version in cur.fetchall()}
