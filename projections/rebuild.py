@@ -6,13 +6,13 @@ import gc
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from django.db import connections
+from django.db import connections, transaction
 
 from events.people import KeyRing
 from events.store import EventStore, RecordedEvent
 
 from . import queue
-from .base import THREAD_PROJECTOR, _set_checkpoint
+from .base import THREAD_PROJECTOR, _set_checkpoint, checkpoint
 from .queue import QUEUE_TYPES
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .state import (COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, bulk_write, comment_row, insert_rows,
@@ -135,17 +135,29 @@ READ_MODELS = (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView, *qu
 def indexes_built_after(models: Iterable, using: str) -> Iterator[None]:
     """The models' secondary indexes dropped while their (empty) tables are filled, and built again after, inside
     the caller's transaction: building an index from the loaded rows (one sort) costs less than inserting every row
-    into it (a third of a rebuild's insert time for the comment table's ten). The same DDL migrations write."""
+    into it (a third of a rebuild's insert time for the comment table's ten). On SQLite each index is built again
+    from its own stored statement (an online rebuild may have left it the alternate name, projections.online)."""
     conn = connections[using]
-    editor = conn.schema_editor()  # only to compile each index's SQL, never entered
-    indexes = [(model, index) for model in models for index in model._meta.indexes]
+    q = conn.ops.quote_name
+    statements: list[tuple[str, str]] = []  # (index name, CREATE statement)
+    if conn.vendor == "sqlite":
+        for model in models:
+            names = {index.name for index in model._meta.indexes}
+            with conn.cursor() as cur:
+                cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
+                            " AND sql IS NOT NULL", [model._meta.db_table])
+                statements += [(n, sql) for n, sql in cur.fetchall() if n.removesuffix("__r") in names]
+    else:
+        editor = conn.schema_editor()  # only to compile each index's SQL, never entered
+        statements = [(index.name, str(index.create_sql(model, editor))) for model in models
+                      for index in model._meta.indexes]
     with conn.cursor() as cur:
-        for model, index in indexes:
-            cur.execute(f"DROP INDEX {conn.ops.quote_name(index.name)}")
+        for name, _ in statements:
+            cur.execute(f"DROP INDEX {q(name)}")
     yield
     with conn.cursor() as cur:
-        for model, index in indexes:
-            cur.execute(str(index.create_sql(model, editor)))
+        for _, sql in statements:
+            cur.execute(sql)
 
 
 def rebuild(store: EventStore, progress: Progress | None = None) -> int:
@@ -172,6 +184,16 @@ def _write_replay(store: EventStore, head: int, progress: Progress | None, helpe
                 ((f.position, f.thread_key, f.stream_version, f.frame) for f in frames), using)
 
 
+@contextlib.contextmanager
+def _snapshot(using: str) -> Iterator[None]:
+    """A read transaction whose reads all see one state of the database, while writers go on."""
+    with transaction.atomic(using=using):
+        if connections[using].vendor == "postgresql":
+            with connections[using].cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 @dataclass
 class Difference:
     table: str
@@ -184,10 +206,13 @@ class Difference:
 
 
 def verify(store: EventStore, progress: Progress | None = None) -> Difference | None:
-    """Replay the log into a scratch (in-memory) model and compare it with the live tables; first difference."""
+    """Replay the log into a scratch (in-memory) model and compare it with the live tables; first difference.
+
+    Without the append lock: inside one read transaction (a snapshot: SQLite's in WAL mode, PostgreSQL's
+    REPEATABLE READ), the live tables are compared with a replay of the log up to their checkpoint."""
     using = store.using
-    with store.write_transaction(), _no_cycle_collection():  # a stable snapshot: no append while we compare
-        head = store.head()
+    with _snapshot(using), _no_cycle_collection():
+        head = checkpoint(using=using)
         state, frames = replay(store, head, progress)
         live_threads = {m.key: thread_row(m) for m in ThreadView.objects.using(using).all()}
         for key in sorted(set(live_threads) | set(state.threads)):

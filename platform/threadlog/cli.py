@@ -109,13 +109,13 @@ def cmd_projections_run(args) -> int:
 
 def cmd_projections_rebuild(args) -> int:
     from events.store import get_store
-    from projections.rebuild import rebuild
+    from projections.online import rebuild_online
 
     store = get_store()
     advance, bar = _progress(store.head(), "rebuild")
     started = time.perf_counter()
     with bar:
-        head = rebuild(store, progress=advance)
+        head = rebuild_online(store, progress=advance)  # writes continue; a short lock for the switch
     seconds = time.perf_counter() - started
     print(f"rebuilt read models from {head} events in {seconds:.2f} s")
     return 0
