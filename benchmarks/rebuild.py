@@ -1,6 +1,7 @@
 """Events per second replayed into the projections by `projections.rebuild.rebuild` (SQLite).
 
-    .venv/bin/python benchmarks/rebuild.py [--quick] [--events N] [--repeat R] [--db PATH]
+    .venv/bin/python benchmarks/rebuild.py [--quick] [--events N] [--repeat R] [--db PATH] [--threads T]
+                                           [--offline] [--rss]
 
 A log of about N events (default 100,000: comments, replies and votes of one thread, made by
 benchmarks/make_thread.py through the event store, with its share of Markdown bodies and of moderation events:
@@ -10,12 +11,19 @@ throw-away SQLite database; then a full rebuild
 write the live frames each thread keeps and the checkpoint), timed R times (default 3; the best and the median
 are reported). The parts are timed too: reading the log alone, and the whole replay in memory (no writes).
 Goal: >= 50,000 events/s.
+
+The rebuild timed is `threadlog projections rebuild`'s (projections.online: new tables while writes continue, a
+short lock for the switch); `--offline` times the one that holds the append lock throughout (projections.rebuild).
+`--threads T` spreads the events over T threads; `--rss` runs one more rebuild in a fresh process and reports its
+peak resident memory (and its render helper's), e.g. `--events 1000000 --threads 2000 --repeat 1 --rss`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -52,7 +60,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=None, help="about this many events in the log (100000)")
     ap.add_argument("--repeat", type=int, default=None, help="timed rebuilds (3)")
     ap.add_argument("--db", default=None, help="SQLite file to build (or reuse) the log in; default: temporary")
+    ap.add_argument("--threads", type=int, default=1, help="threads the events are spread over (1)")
+    ap.add_argument("--offline", action="store_true", help="time the rebuild that holds the append lock throughout")
+    ap.add_argument("--rss", action="store_true", help="peak memory of one more rebuild, in a fresh process")
+    ap.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child:
+        return rss_child(args.db)
     events = args.events or (10_000 if args.quick else 100_000)
     repeat = args.repeat or (1 if args.quick else 3)
 
@@ -63,13 +77,19 @@ def main() -> None:
 
     from events.store import EventStore
     from projections.models import CommentView, LiveFrame
-    from projections.rebuild import rebuild, replay
+    from projections.online import rebuild_online
+    from projections.rebuild import rebuild as rebuild_offline
+    from projections.rebuild import replay
 
+    rebuild = rebuild_offline if args.offline else rebuild_online
     store = EventStore()
     built = None
     if store.head() == 0:
-        comments = events * 2 // 3  # + one vote per two comments = `events` events
-        built = make_thread(f"bench-rebuild-{comments}", comments, project="none", moderation=True)
+        comments = events * 2 // 3 // args.threads  # + one vote per two comments = `events` events
+        made = [make_thread(f"bench-rebuild-{comments}-{t}", comments, project="none", moderation=True, seed=t)
+                for t in range(args.threads)]
+        built = made[0] if len(made) == 1 else {"threads": len(made), "events": sum(m["events"] for m in made),
+                                                "append_seconds": round(sum(m["append_seconds"] for m in made), 1)}
     head = store.head()
     work = workload(store, head)
 
@@ -90,15 +110,39 @@ def main() -> None:
         "benchmark": "rebuild", "database": "sqlite", "events": head, "built": built, "workload": work,
         "unit": "events/s",
         "rebuild_best": round(head / best, 1), "rebuild_median": round(head / median, 1),
+        "rebuild": "offline (append lock held)" if args.offline else "online (projections rebuild)",
         "rebuild_seconds": [round(r, 2) for r in runs],
         "parts": {"read_log": round(head / read_s, 1), "replay_in_memory": round(head / replay_s, 1)},
         "rows": {"comments": CommentView.objects.count(), "frames": LiveFrame.objects.count()},
         "goal": {"events_per_s": 50_000, "met": head / median >= 50_000},
     }
+    if args.rss:
+        db = str(Path(connections["default"].settings_dict["NAME"]))
+        out = subprocess.run([sys.executable, __file__, "--rss-child", "--db", db], capture_output=True, text=True,
+                             check=True)
+        result["peak_rss"] = json.loads(out.stdout.strip().splitlines()[-1])
     print(json.dumps(result, indent=2))
     if tmp:
         connections.close_all()
         tmp.cleanup()
+
+
+def rss_child(db: str) -> None:
+    """One online rebuild of the log in `db`, in this fresh process: its peak resident memory, and its helper's."""
+    from make_thread import sqlite_django
+
+    sqlite_django(db, "rebuild")
+    from events.store import EventStore
+    from projections.online import rebuild_online
+
+    store = EventStore()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.monotonic()
+    rebuild_online(store)
+    print(json.dumps({"events": store.head(), "seconds": round(time.monotonic() - t0, 1),
+                      "rebuild_process_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "before_rebuild_mib": round(before / 1024, 1),
+                      "render_helper_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))
 
 
 if __name__ == "__main__":
