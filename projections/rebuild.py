@@ -136,7 +136,8 @@ def indexes_built_after(models: Iterable, using: str) -> Iterator[None]:
     """The models' secondary indexes dropped while their (empty) tables are filled, and built again after, inside
     the caller's transaction: building an index from the loaded rows (one sort) costs less than inserting every row
     into it (a third of a rebuild's insert time for the comment table's ten). On SQLite each index is built again
-    from its own stored statement (an online rebuild may have left it the alternate name, projections.online)."""
+    from its own stored statement, under its own name (an online rebuild may have left it the alternate one,
+    projections.online)."""
     conn = connections[using]
     q = conn.ops.quote_name
     statements: list[tuple[str, str]] = []  # (index name, CREATE statement)
@@ -146,7 +147,8 @@ def indexes_built_after(models: Iterable, using: str) -> Iterator[None]:
             with conn.cursor() as cur:
                 cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
                             " AND sql IS NOT NULL", [model._meta.db_table])
-                statements += [(n, sql) for n, sql in cur.fetchall() if n.removesuffix("__r") in names]
+                statements += [(n, sql.replace(f'"{n}"', q(n.removesuffix("__r")), 1)) for n, sql in cur.fetchall()
+                               if n.removesuffix("__r") in names]
     else:
         editor = conn.schema_editor()  # only to compile each index's SQL, never entered
         statements = [(index.name, str(index.create_sql(model, editor))) for model in models

@@ -97,3 +97,27 @@ def test_an_online_rebuild_repairs_a_drifted_read_model(live_db, key):
     online.rebuild_online(store)
     assert CommentView.objects.get(pk=ids[1]).up == 0
     assert verify(store) is None
+
+
+def test_index_names_alternate_on_sqlite_and_an_offline_rebuild_restores_them(live_db, key):
+    from django.db import connection
+
+    from events.store import EventStore
+    from projections.rebuild import rebuild
+
+    def names() -> set[str]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'threadlog_comment'"
+                        " AND sql IS NOT NULL")
+            return {n for (n,) in cur.fetchall()}
+
+    own = {index.name for index in CommentView._meta.indexes}
+    store = EventStore()
+    _thread(store, key)
+    first = names()
+    online.rebuild_online(store)
+    second = names()
+    assert {n.removesuffix("__r") for n in second} == own and second != first  # the other set of names
+    rebuild(store)  # offline: in place, under their own names
+    assert names() == own
+    assert verify(store) is None
