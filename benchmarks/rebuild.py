@@ -16,6 +16,9 @@ The rebuild timed is `threadlog projections rebuild`'s (projections.online: new 
 short lock for the switch); `--offline` times the one that holds the append lock throughout (projections.rebuild).
 `--threads T` spreads the events over T threads; `--rss` runs one more rebuild in a fresh process and reports its
 peak resident memory (and its render helper's), e.g. `--events 1000000 --threads 2000 --repeat 1 --rss`.
+`--writer` keeps a second process posting a comment every 20 ms (an append and its projection, in one write
+transaction, as the write path does) while the timed rebuilds run, and reports how long its writes took: the
+longest is the wait for the rebuild's switch.
 """
 from __future__ import annotations
 
@@ -63,10 +66,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="threads the events are spread over (1)")
     ap.add_argument("--offline", action="store_true", help="time the rebuild that holds the append lock throughout")
     ap.add_argument("--rss", action="store_true", help="peak memory of one more rebuild, in a fresh process")
+    ap.add_argument("--writer", action="store_true", help="a second process posts every 20 ms during the rebuilds")
     ap.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--writer-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_child:
         return rss_child(args.db)
+    if args.writer_child:
+        return writer_child(args.db)
     events = args.events or (10_000 if args.quick else 100_000)
     repeat = args.repeat or (1 if args.quick else 3)
 
@@ -100,11 +107,19 @@ def main() -> None:
     replay(store, head)  # read, fold and render (in two processes): everything but writing the tables
     replay_s = time.monotonic() - t0
 
-    runs = []
+    writer = None
+    if args.writer:
+        db = str(Path(connections["default"].settings_dict["NAME"]))
+        writer = subprocess.Popen([sys.executable, __file__, "--writer-child", "--db", db], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        writer.stdout.readline()  # ready
+    runs, switches = [], []
     for _ in range(repeat):
         t0 = time.monotonic()
-        rebuild(store)
+        stats: dict = {}
+        rebuild(store) if args.offline else rebuild(store, stats=stats)
         runs.append(time.monotonic() - t0)
+        switches.append(stats)
     best, median = min(runs), statistics.median(runs)
     result = {
         "benchmark": "rebuild", "database": "sqlite", "events": head, "built": built, "workload": work,
@@ -112,10 +127,14 @@ def main() -> None:
         "rebuild_best": round(head / best, 1), "rebuild_median": round(head / median, 1),
         "rebuild": "offline (append lock held)" if args.offline else "online (projections rebuild)",
         "rebuild_seconds": [round(r, 2) for r in runs],
+        "switches": switches if not args.offline else None,
         "parts": {"read_log": round(head / read_s, 1), "replay_in_memory": round(head / replay_s, 1)},
         "rows": {"comments": CommentView.objects.count(), "frames": LiveFrame.objects.count()},
         "goal": {"events_per_s": 50_000, "met": head / median >= 50_000},
     }
+    if writer is not None:
+        out, _ = writer.communicate("", timeout=120)
+        result["writer"] = json.loads(out.strip().splitlines()[-1])
     if args.rss:
         db = str(Path(connections["default"].settings_dict["NAME"]))
         out = subprocess.run([sys.executable, __file__, "--rss-child", "--db", db], capture_output=True, text=True,
@@ -125,6 +144,38 @@ def main() -> None:
     if tmp:
         connections.close_all()
         tmp.cleanup()
+
+
+def writer_child(db: str) -> None:
+    """Post a comment every 20 ms until stdin closes; then the write times (seconds) as JSON."""
+    import select
+    import uuid
+
+    from make_thread import sqlite_django
+
+    sqlite_django(db, "rebuild")
+    from events.formats import CommentPosted
+    from events.store import ANY, EventStore
+    from events.types import ThreadOpened
+    from projections.base import project_pending
+
+    store = EventStore()
+    if not store.stream_version("bench-writer"):
+        with store.write_transaction():
+            project_pending(store, store.append("bench-writer", [ThreadOpened(key="bench-writer", title="writer")]))
+    times: list[float] = []
+    print("ready", flush=True)
+    while not select.select([sys.stdin], [], [], 0.02)[0]:
+        t0 = time.monotonic()
+        with store.write_transaction():
+            recorded = store.append("bench-writer", [CommentPosted(comment_id=str(uuid.uuid4()), body="meanwhile",
+                                                                   author_id="guest:writer")], expected_version=ANY)
+            project_pending(store, recorded)
+        times.append(time.monotonic() - t0)
+    times.sort()
+    print(json.dumps({"writes": len(times), "max_seconds": round(times[-1], 3) if times else None,
+                      "p99_seconds": round(times[int(len(times) * 0.99)], 3) if times else None,
+                      "median_seconds": round(times[len(times) // 2], 4) if times else None}))
 
 
 def rss_child(db: str) -> None:

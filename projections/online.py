@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -41,7 +42,7 @@ Progress = Callable[[int], None]
 FOLD_EVENTS = 250_000  # events of whole threads folded in memory at once
 CHUNK_ROWS = 5_000  # rows per write transaction (on SQLite, a writer waits at most this long)
 INDEX_AFTER_ROWS = 400_000  # SQLite: build an index after the load only for a table this small
-SWITCH_EVENTS = 2_000  # catch up without the lock until fewer events than this are left
+SWITCH_EVENTS = 100  # catch up without the lock until fewer events than this are left
 CATCH_UP_ROUNDS = 20
 NEXT, OLD, ALT = "__next", "__old", "__r"
 
@@ -148,12 +149,31 @@ class Shadow:
             with transaction.atomic(using=self.using):
                 _exec(self.using, f"DROP TABLE IF EXISTS {_q(self.using, t.live + suffix)}")
 
+    def drop_old(self) -> None:
+        """SQLite, after the switch: the old tables' indexes dropped one per transaction, then the tables (freeing a
+        table's pages holds the database's write lock for a moment that grows with the table; deleting its rows in
+        chunks first was ten times slower in all)."""
+        u = self.using
+        for t in self.tables:
+            for (index,) in _exec(u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
+                                     " AND sql IS NOT NULL", [t.live + OLD]):
+                with transaction.atomic(using=u):
+                    _exec(u, f"DROP INDEX {_q(u, index)}")
+            with transaction.atomic(using=u):
+                _exec(u, f"DROP TABLE IF EXISTS {_q(u, t.live + OLD)}")
+
     def switch(self) -> None:
         """Inside the caller's transaction (holding the append lock): the new tables take the live names."""
         u = self.using
-        for t in self.tables:
-            _exec(u, f"ALTER TABLE {_q(u, t.live)} RENAME TO {_q(u, t.live + OLD)}")
-            _exec(u, f"ALTER TABLE {_q(u, t.next)} RENAME TO {_q(u, t.live)}")
+        if self.sqlite:  # rename the tables (and their indexes' statements) only: no view, trigger or foreign key
+            _exec(u, "PRAGMA legacy_alter_table = ON")  # refers to them, and the schema-wide rewrite took 30 ms each
+        try:
+            for t in self.tables:
+                _exec(u, f"ALTER TABLE {_q(u, t.live)} RENAME TO {_q(u, t.live + OLD)}")
+                _exec(u, f"ALTER TABLE {_q(u, t.next)} RENAME TO {_q(u, t.live)}")
+        finally:
+            if self.sqlite:
+                _exec(u, "PRAGMA legacy_alter_table = OFF")
         if not self.sqlite:  # PostgreSQL: drop the old tables now (quick) and give the indexes their names back
             for t in self.tables:
                 _exec(u, f"DROP TABLE {_q(u, t.live + OLD)}")
@@ -196,10 +216,14 @@ def _write(shadow: Shadow, state: MemoryState, frames: list[Frame], rows: Iterab
         queue.bulk_write(state.queue, u, tables=tables)
 
 
-def _groups(store: EventStore, head: int, streams: set[str] | None = None) -> list[list[str] | None]:
+def _stream_sizes(store: EventStore, head: int) -> list[tuple[str, int]]:
+    """Each stream's events up to `head`, in the order the streams began (one pass over the stream index)."""
+    return _exec(store.using, "SELECT stream, COUNT(*) FROM threadlog_events WHERE position <= %s"
+                              " GROUP BY stream ORDER BY MIN(position)", [head])
+
+
+def _groups(sizes: list[tuple[str, int]], streams: set[str] | None = None) -> list[list[str] | None]:
     """The log's streams in passes of about FOLD_EVENTS events each (None: the whole log in one pass)."""
-    sizes = _exec(store.using, "SELECT stream, COUNT(*) FROM threadlog_events WHERE position <= %s"
-                               " GROUP BY stream ORDER BY MIN(position)", [head])
     if streams is not None:
         sizes = [(s, n) for s, n in sizes if s in streams]
     elif sum(n for _, n in sizes) <= FOLD_EVENTS:
@@ -226,8 +250,9 @@ def _fold_pass(store: EventStore, shadow: Shadow, head: int, streams: list[str] 
         events: Iterable = store.iter_for_projection(0, until=head)
         n_events = head
     else:
-        # Erasures live in the people's streams; each pass applies them, at their place in the log, to its threads
-        own = (ev for ev in store.iter_for_projection(0, until=head, streams=streams) if ev.type != "PersonErased")
+        # Erasures live in the people's stream; each pass applies them, at their place in the log, to its threads
+        erased_at = {ev.position for ev in erasures}
+        own = (ev for ev in store.iter_for_projection(0, until=head, streams=streams) if ev.position not in erased_at)
         events = heapq.merge(own, erasures, key=lambda ev: ev.position)
         n_events = FOLD_EVENTS
     cuts = frame_cuts(store, until=head)
@@ -242,7 +267,8 @@ def _fold_pass(store: EventStore, shadow: Shadow, head: int, streams: list[str] 
 def _replace(shadow: Shadow, store: EventStore, head: int, streams: set[str]) -> None:
     """Catch-up: the rows of these streams' threads replayed again up to `head`, in place of the ones written."""
     u, t = shadow.using, shadow.by_model
-    erasures = _erasures(store, head)
+    sizes = _stream_sizes(store, head)
+    erasures = _erasures(store, head, sizes)
     keys = sorted(streams)
     for i in range(0, len(keys), 500):
         part = keys[i:i + 500]
@@ -259,7 +285,7 @@ def _replace(shadow: Shadow, store: EventStore, head: int, streams: set[str]) ->
         with transaction.atomic(using=u):
             _exec(u, f"DELETE FROM {_q(u, t[Ban])}")
         streams = streams | set(_ban_streams(store, head))
-    for group in _groups(store, head, streams):
+    for group in _groups(sizes, streams):
         _fold_pass(store, shadow, head, group, erasures, None)
 
 
@@ -268,13 +294,12 @@ def _ban_streams(store: EventStore, head: int) -> list[str]:
                                              " AND type IN ('PersonBanned', 'BanLifted')", [head])]
 
 
-def _erasures(store: EventStore, head: int) -> list:
-    positions = [p for (p,) in _exec(store.using, "SELECT position FROM threadlog_events WHERE position <= %s"
-                                                  " AND type = 'PersonErased' ORDER BY position", [head])]
-    out = []
-    for p in positions:
-        out.extend(store.iter_for_projection(p - 1, until=p))
-    return out
+def _erasures(store: EventStore, head: int, sizes: list[tuple[str, int]]) -> list:
+    """The PersonErased events up to `head`: in the system's streams ("system:people"), read by the stream index."""
+    system = [stream for stream, _ in sizes if stream.startswith("system:")]
+    if not system:
+        return []
+    return [ev for ev in store.iter_for_projection(0, until=head, streams=system) if ev.type == "PersonErased"]
 
 
 def _touched(store: EventStore, shadow: Shadow, after: int, head: int) -> set[str]:
@@ -292,19 +317,24 @@ def _touched(store: EventStore, shadow: Shadow, after: int, head: int) -> set[st
 
 
 def rebuild_online(store: EventStore, progress: Progress | None = None,
-                   before_switch: Callable[[], None] | None = None) -> int:
+                   before_switch: Callable[[], None] | None = None, stats: dict | None = None) -> int:
     """Rebuild every read model into new tables while writes continue, then switch under a short lock.
 
     Returns the checkpoint the switch left (the head of the log then). `before_switch` (tests) runs after the
-    catch-up rounds, right before the lock is taken."""
+    catch-up rounds, right before the lock is taken. `stats`, if given, receives what the rebuild did: passes,
+    catch-up rounds and their events, the events applied under the lock and how long the lock was held."""
     using = store.using
     shadow = Shadow(using)
+    stats = {} if stats is None else stats
     with _no_cycle_collection():
         head = store.head()
         shadow.drop(OLD)  # an earlier rebuild that stopped half-way (SQLite drops the old tables after the lock)
         shadow.create(head * 2 // 3)
-        erasures = _erasures(store, head)
-        for group in _groups(store, head):
+        sizes = _stream_sizes(store, head)
+        groups = _groups(sizes)
+        erasures = _erasures(store, head, sizes) if groups != [None] else []  # one pass reads them in place
+        stats.update(rebuilt_to=head, passes=len(groups), catch_up_rounds=0, catch_up_events=0)
+        for group in groups:
             _fold_pass(store, shadow, head, group, erasures, progress)
         shadow.build_indexes()
         for _ in range(CATCH_UP_ROUNDS):
@@ -312,15 +342,24 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
             if now - head < SWITCH_EVENTS:
                 break
             _replace(shadow, store, now, _touched(store, shadow, head, now))
+            stats["catch_up_rounds"] += 1
+            stats["catch_up_events"] += now - head
             head = now
         if before_switch is not None:
             before_switch()
+        waited = time.monotonic()
         with store.write_transaction():
+            locked = time.monotonic()
             shadow.switch()
             _set_checkpoint(head, THREAD_PROJECTOR, using)
+            applied = head
             while page := store.read_all(head, 1000):  # the last events, by the live projector
                 apply_events(page, using=using)
                 head = page[-1].position
+        stats.update(lock_wait_seconds=round(locked - waited, 3), lock_held_seconds=round(time.monotonic() - locked, 3),
+                     applied_under_lock=head - applied)
         if shadow.sqlite:
-            shadow.drop(OLD)
+            dropping = time.monotonic()
+            shadow.drop_old()
+            stats["old_tables_dropped_seconds"] = round(time.monotonic() - dropping, 2)
     return checkpoint(using=using)

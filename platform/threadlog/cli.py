@@ -115,13 +115,17 @@ def cmd_projections_rebuild(args) -> int:
     store = get_store()
     advance, bar = _progress(store.head(), "rebuild")
     started = time.perf_counter()
+    stats: dict = {}
     with bar:
         if args.offline:  # the append lock held throughout (SQLite: the indexes get their own names back)
             head = rebuild(store, progress=advance)
         else:  # writes continue; a short lock for the switch (projections.online)
-            head = rebuild_online(store, progress=advance)
+            head = rebuild_online(store, progress=advance, stats=stats)
     seconds = time.perf_counter() - started
     print(f"rebuilt read models from {head} events in {seconds:.2f} s")
+    if stats:
+        print(f"writes continued: {stats['catch_up_events']} events caught up in {stats['catch_up_rounds']} round(s),"
+              f" {stats['applied_under_lock']} under the append lock, held {stats['lock_held_seconds']:.3f} s")
     return 0
 
 
