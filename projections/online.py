@@ -18,6 +18,7 @@ rebuilt rows equal what the live path writes; `projections verify` checks it, ag
 """
 from __future__ import annotations
 
+import gc
 import heapq
 import re
 import time
@@ -39,7 +40,7 @@ from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_wr
 
 Progress = Callable[[int], None]
 
-FOLD_EVENTS = 250_000  # events of whole threads folded in memory at once
+FOLD_EVENTS = 100_000  # events of whole threads folded in memory at once (more if one thread has more)
 CHUNK_ROWS = 5_000  # rows per write transaction (on SQLite, a writer waits at most this long)
 INDEX_AFTER_ROWS = 400_000  # SQLite: build an index after the load only for a table this small
 SWITCH_EVENTS = 100  # catch up without the lock until fewer events than this are left
@@ -207,13 +208,17 @@ def _write(shadow: Shadow, state: MemoryState, frames: list[Frame], rows: Iterab
     for chunk in _chunks(state.votes.items(), CHUNK_ROWS):
         with transaction.atomic(using=u):
             bulk_write(MemoryState(votes=dict(chunk)), u, comments=(), tables=tables)
-    for chunk in _chunks(frames, CHUNK_ROWS):
-        with transaction.atomic(using=u):
-            insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
-                        ((f.position, f.thread_key, f.stream_version, f.frame) for f in chunk), u,
-                        table=tables[LiveFrame])
+    _write_frames(shadow, frames)
     with transaction.atomic(using=u):
         queue.bulk_write(state.queue, u, tables=tables)
+
+
+def _write_frames(shadow: Shadow, frames: list[Frame]) -> None:
+    for chunk in _chunks(frames, CHUNK_ROWS):
+        with transaction.atomic(using=shadow.using):
+            insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"],
+                        ((f.position, f.thread_key, f.stream_version, f.frame) for f in chunk), shadow.using,
+                        table=shadow.by_model[LiveFrame])
 
 
 def _stream_sizes(store: EventStore, head: int) -> list[tuple[str, int]]:
@@ -239,7 +244,7 @@ def _groups(sizes: list[tuple[str, int]], streams: set[str] | None = None) -> li
         total += n
     if group:
         groups.append(group)
-    return groups
+    return [None] if streams is None and len(groups) == 1 else groups
 
 
 def _fold_pass(store: EventStore, shadow: Shadow, head: int, streams: list[str] | None,
@@ -259,7 +264,8 @@ def _fold_pass(store: EventStore, shadow: Shadow, head: int, streams: list[str] 
     state = MemoryState(keys=KeyRing(using, preload=True))
     with helper_for(n_events) as helper:
         jobs = Jobs(state.keyring(), helper)
-        state, frames = fold(jobs.collect(events), state, progress=progress, cuts=cuts, render=False, names=False)
+        state, frames = fold(jobs.collect(events), state, progress=progress, cuts=cuts, render=False, names=False,
+                             frames_to=lambda frames: _write_frames(shadow, frames))
         _write(shadow, state, frames, jobs.rows(state.comments))
     return state
 
@@ -336,6 +342,8 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
         stats.update(rebuilt_to=head, passes=len(groups), catch_up_rounds=0, catch_up_events=0)
         for group in groups:
             _fold_pass(store, shadow, head, group, erasures, progress)
+            if len(groups) > 1:  # the cycle collector is off: free what the pass left (its state, the helper's)
+                gc.collect()
         shadow.build_indexes()
         for _ in range(CATCH_UP_ROUNDS):
             now = store.head()

@@ -21,6 +21,7 @@ from .offload import Helper, Jobs, helper_for
 from .thread import apply, encode_frame, frames_cut
 
 Progress = Callable[[int], None]
+FRAMES_PER_WRITE = 5000
 
 
 class Frame(NamedTuple):
@@ -35,7 +36,7 @@ class Frame(NamedTuple):
 def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
          progress: Progress | None = None, *, frames_too: bool = True,
          cuts: dict[str, int] | None = None, render: bool | None = None,
-         names: bool = True) -> tuple[MemoryState, list[Frame]]:
+         names: bool = True, frames_to: Callable[[list[Frame]], None] | None = None) -> tuple[MemoryState, list[Frame]]:
     """Replay events into memory; returns the state and the frames the live path would have stored.
 
     frames_too=False (time travel) skips the frames and leaves body_html to be rendered on display.
@@ -43,6 +44,8 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
     a frame costs more than applying its event, and a long thread keeps only its last ones.
     render=False leaves body_html None and names=False a sealed author name None (frames still carry both, as
     they are built): a rebuild fills them in afterwards, mostly from a second process (`replay`).
+    `frames_to` takes the frames FRAMES_PER_WRITE at a time as they are built (a frame is final once built), and
+    those are not returned: an online rebuild writes them as it goes (many threads keep all their frames).
     """
     state = state or MemoryState()
     frames: list[Frame] = []
@@ -55,6 +58,9 @@ def fold(events: Iterable[RecordedEvent], state: MemoryState | None = None,
             queue.apply(queue.of(state), state, ev)
         if frame is not None:
             frames.append(Frame(ev.position, ev.stream, ev.stream_version, encode_frame(frame)))
+            if frames_to is not None and len(frames) >= FRAMES_PER_WRITE:
+                frames_to(frames)
+                frames = []
         if progress:
             progress(ev.position)
     return state, frames
