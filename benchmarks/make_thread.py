@@ -33,6 +33,14 @@ WORDS = ("thread comment reply vote sort page read model event log projection po
 # those use it (MARKUP_SHARE of them: a quote, emphasis, code, a link or a list); the rest is plain text.
 MARKDOWN_SHARE = 0.5
 MARKUP_SHARE = 0.1
+# With `moderation=True` (benchmarks/rebuild.py), what a moderated site's log holds besides: HELD_SHARE of the comments
+# wait for review (CommentHeld right after their CommentPosted, as the write path appends them), and a later
+# decision approves most (the rest are rejected or marked spam); REPORTED_SHARE of the comments are reported by a
+# reader, HIDDEN_SHARE hidden by a moderator, and a few pinned.
+HELD_SHARE = 0.04
+REPORTED_SHARE = 0.01
+HIDDEN_SHARE = 0.003
+PINNED = 3
 MARKUP = ("> {q}\n\n{b}", "{b} **{q}**", "*{q}* {b}", "{b} `{q}`", "[{q}](https://example.org/{q}) {b}",
           "{b}\n\n- {q}\n- {q}")
 
@@ -69,13 +77,16 @@ def sqlite_django(db: str | None, prefix: str) -> tuple[Path, "tempfile.Temporar
 
 
 def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int | None = None, seed: int = 0,
-                  title: str = "", using: str = "default") -> list:
-    """The events of a thread with `comments` comments and `votes` votes (default: one per two comments).
+                  title: str = "", using: str = "default", moderation: bool = False) -> list:
+    """The events of a thread with `comments` comments and `votes` votes (default: one per two comments), and with
+    `moderation` the moderation events of HELD_SHARE, REPORTED_SHARE, HIDDEN_SHARE and PINNED.
 
     Like the write path's, each comment's author name and email are sealed with the author's key (one key per
     author, created in `using`), so reading them back costs what it costs on a real log."""
     from events.people import seal
     from events.formats import CommentPosted
+    from events.moderation import (CommentApproved, CommentHeld, CommentHidden, CommentMarkedSpam, CommentPinned,
+                                   CommentRejected, CommentReported)
     from events.types import ThreadOpened, VoteCast
 
     rng = random.Random(seed)
@@ -86,6 +97,8 @@ def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int |
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"threadlog-bench:{key}:{seed}")
     vote_every = comments / votes if votes else 0.0
     next_vote, cast = vote_every, set()
+    held: list[tuple[int, str]] = []  # (decided after comment number, comment id)
+    staff = "user:1"
     for i in range(comments):
         cid = str(uuid.uuid5(namespace, str(i)))
         parent = None
@@ -104,6 +117,23 @@ def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int |
         out.append(CommentPosted(comment_id=cid, body=body, author_id=person, parent_id=parent, sealed_author=sealed,
                                  format=fmt))
         ids.append(cid)
+        if moderation:
+            if rng.random() < HELD_SHARE:
+                out.append(CommentHeld(comment_id=cid, reason=rng.choice(("first", "links", "premoderation"))))
+                held.append((i + rng.randint(1, 200), cid))
+            while held and held[0][0] <= i:
+                _, decided = held.pop(0)
+                roll = rng.random()
+                decision = CommentApproved if roll < 0.75 else CommentRejected if roll < 0.95 else CommentMarkedSpam
+                out.append(decision(comment_id=decided, moderator=staff, reason=""))
+            if rng.random() < REPORTED_SHARE:
+                out.append(CommentReported(comment_id=ids[int(len(ids) * rng.random())], reporter=f"guest:voter{i}",
+                                           reason=rng.choice(("spam", "abuse", "off_topic", "other"))))
+            if rng.random() < HIDDEN_SHARE:
+                out.append(CommentHidden(comment_id=ids[int(len(ids) * rng.random())], moderator=staff,
+                                         reason="off topic"))
+            if i < PINNED:
+                out.append(CommentPinned(comment_id=cid, moderator=staff, reason=""))
         # Votes interleaved with the comments, on comments already posted (early ones get more).
         while votes and i + 1 >= next_vote and len(cast) < votes:
             target = ids[int(len(ids) * rng.random() ** 2)]
@@ -116,7 +146,8 @@ def thread_events(key: str, comments: int, *, replies: float = 0.3, votes: int |
 
 
 def make_thread(key: str, comments: int = 100_000, *, replies: float = 0.3, votes: int | None = None,
-                seed: int = 0, batch: int = 1000, project: str = "auto", using: str = "default") -> dict:
+                seed: int = 0, batch: int = 1000, project: str = "auto", using: str = "default",
+                moderation: bool = False) -> dict:
     """Append the thread's events in batches, then make the projections current. Returns figures."""
     from events.store import NO_STREAM, EventStore
     from projections.base import checkpoint, run_once
@@ -126,14 +157,19 @@ def make_thread(key: str, comments: int = 100_000, *, replies: float = 0.3, vote
     if store.stream_version(key):
         raise ValueError(f"thread {key!r} already exists")
     empty_before = store.head() == 0 and checkpoint(using=using) == 0
-    events = thread_events(key, comments, replies=replies, votes=votes, seed=seed, using=using)
+    events = thread_events(key, comments, replies=replies, votes=votes, seed=seed, using=using, moderation=moderation)
     t0 = time.monotonic()
     version = 0
     meta = {"actor": "bench:make_thread"}
-    for i in range(0, len(events), batch):
-        chunk = events[i : i + batch]
+    i = 0
+    while i < len(events):
+        end = min(i + batch, len(events))
+        while end < len(events) and events[end].type == "CommentHeld":  # appended with its CommentPosted
+            end += 1
+        chunk = events[i:end]
         store.append(key, chunk, expected_version=version or NO_STREAM, metadata=meta)
         version += len(chunk)
+        i = end
     appended = time.monotonic() - t0
     mode = ("rebuild" if empty_before else "runner") if project == "auto" else project
     t1 = time.monotonic()

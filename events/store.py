@@ -589,18 +589,20 @@ class EventStore:
                 return
             after = page[-1].position
 
-    def iter_for_projection(self, after: int = 0, *, until: int | None = None,
-                            batch: int = 10_000) -> Iterator["ProjectionEvent"]:
+    def iter_for_projection(self, after: int = 0, *, until: int | None = None, batch: int = 10_000,
+                            streams: Sequence[str] | None = None) -> Iterator["ProjectionEvent"]:
         """Events in position order, as a projection needs them: without id, metadata and hash.
 
         A rebuild reads the whole log; leaving out the columns no projector looks at, and building a plain tuple
-        instead of a frozen dataclass, halves the read."""
+        instead of a frozen dataclass, halves the read. `streams`: only these streams' events (a rebuild that
+        folds a few threads at a time)."""
+        only = f" AND stream IN ({', '.join(['%s'] * len(streams))})" if streams is not None else ""
         sql = ("SELECT position, stream, stream_version, type, version, data, recorded_at, metadata FROM threadlog_events"
-               " WHERE position > %s" + (" AND position <= %s" if until is not None else "")
+               " WHERE position > %s" + (" AND position <= %s" if until is not None else "") + only
                + " ORDER BY position LIMIT %s")
         while True:
             with self.connection.cursor() as cur:
-                cur.execute(sql, [after, until, batch] if until is not None else [after, batch])
+                cur.execute(sql, [after] + ([until] if until is not None else []) + list(streams or ()) + [batch])
                 rows = cur.fetchall()
             current = _current_versions()
             for position, stream, stream_version, type_, version, data, recorded_at, metadata in rows:

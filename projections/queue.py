@@ -194,13 +194,17 @@ def apply(queue: QueueState, state: State, ev: RecordedEvent) -> None:
     queue.put_item(item)
 
 
-def bulk_write(queue: QueueState | None, using: str) -> None:
-    """Write a rebuilt queue into its empty tables."""
+def bulk_write(queue: QueueState | None, using: str, tables: dict | None = None) -> None:
+    """Write a rebuilt queue into its empty tables (`tables`: model -> the table to write instead, projections.online)."""
     if queue is None:
         return
-    insert_rows(QueueItem, ITEM_FIELDS, ([getattr(r, n) for n in ITEM_FIELDS] for r in queue.items.values()), using)
-    insert_rows(Ban, BAN_FIELDS, ([getattr(r, n) for n in BAN_FIELDS] for r in queue.bans.values()), using)
-    insert_rows(Report, REPORT_FIELDS, ((c, r, reason, pos) for (c, r), (reason, pos) in queue.reports.items()), using)
+    tables = tables or {}
+    insert_rows(QueueItem, ITEM_FIELDS, ([getattr(r, n) for n in ITEM_FIELDS] for r in queue.items.values()), using,
+                table=tables.get(QueueItem))
+    insert_rows(Ban, BAN_FIELDS, ([getattr(r, n) for n in BAN_FIELDS] for r in queue.bans.values()), using,
+                table=tables.get(Ban))
+    insert_rows(Report, REPORT_FIELDS, ((c, r, reason, pos) for (c, r), (reason, pos) in queue.reports.items()), using,
+                table=tables.get(Report))
 
 
 def table_rows(using: str) -> dict[str, dict]:

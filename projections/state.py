@@ -338,47 +338,53 @@ class DatabaseState:
         self._dirty_votes.clear()
 
 
-def bulk_write(state: MemoryState, using: str = "default", comments: Iterable[CommentRow] | None = None) -> None:
+def bulk_write(state: MemoryState, using: str = "default", comments: Iterable[CommentRow] | None = None,
+               tables: dict | None = None) -> None:
     """Write a whole in-memory state into empty read-model tables (rebuild).
 
     The same rows bulk_create would write, inserted with executemany on plain tuples: building a model instance
     per row and compiling it cost more than the database's own work. `comments` (default: the state's) may be
-    an iterator that yields each row once it is complete (a rebuild's, projections.offload).
+    an iterator that yields each row once it is complete (a rebuild's, projections.offload). `tables`: model ->
+    the table to write instead of the model's own (projections.online).
     """
-    insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using)
+    tables = tables or {}
+    insert_rows(ThreadView, THREAD_FIELDS, map(attrgetter(*THREAD_FIELDS), state.threads.values()), using,
+                table=tables.get(ThreadView))
     insert_rows(VoteView, ["comment_id", "voter", "value"],
-                ((c, v, val) for (c, v), val in state.votes.items()), using)
+                ((c, v, val) for (c, v), val in state.votes.items()), using, table=tables.get(VoteView))
     names = COMMENT_FIELDS + RANK_FIELDS
     rows = state.comments.values() if comments is None else comments
-    insert_rows(CommentView, names, map(attrgetter(*names), rows), using)
+    insert_rows(CommentView, names, map(attrgetter(*names), rows), using, table=tables.get(CommentView))
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(model, names: tuple[str, ...], vendor: str) -> str:
+def _insert_sql(model, names: tuple[str, ...], vendor: str, table: str | None = None) -> str:
     quote = connections["default"].ops.quote_name  # both back-ends quote with double quotes
     columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
     mark = "?" if vendor == "sqlite" else "%s"
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join([mark] * len(names))})"
+    return f"INSERT INTO {quote(table or model._meta.db_table)} ({columns}) VALUES ({', '.join([mark] * len(names))})"
 
 
 @lru_cache(maxsize=64)
-def _copy_sql(model, names: tuple[str, ...]) -> str:
+def _copy_sql(model, names: tuple[str, ...], table: str | None = None) -> str:
     quote = connections["default"].ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
-    return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    return f"COPY {quote(table or model._meta.db_table)} ({columns}) FROM STDIN"
 
 
 COPY_MIN = 100  # PostgreSQL: from this many rows on, COPY (a fraction of executemany's work per row)
 
 
-def insert_rows(model, names: list[str], rows: Iterable, using: str = "default", batch: int = 2000) -> None:
-    """INSERT rows (sequences of values of the fields `names`, in that order) into `model`'s table.
+def insert_rows(model, names: list[str], rows: Iterable, using: str = "default", batch: int = 2000,
+                table: str | None = None) -> None:
+    """INSERT rows (sequences of values of the fields `names`, in that order) into `model`'s table (or `table`, a
+    table of the same columns: an online rebuild's, projections.online).
 
     Straight through the driver's executemany (inside the caller's transaction, on Django's connection): Django's
     cursor wrapper adds nothing a bulk load needs, and copies and scans the parameters once more. On PostgreSQL
     a large batch (an import's, a rebuild's) goes through COPY instead."""
     conn = connections[using]
-    sql = _insert_sql(model, tuple(names), conn.vendor)
+    sql = _insert_sql(model, tuple(names), conn.vendor, table)
     conn.ensure_connection()
     with conn.wrap_database_errors:
         cur = conn.connection.cursor()
@@ -389,7 +395,7 @@ def insert_rows(model, names: list[str], rows: Iterable, using: str = "default",
             it = iter(rows)  # psycopg builds its batch from a sequence
             chunk = list(islice(it, batch))
             if len(chunk) >= COPY_MIN:
-                with cur.copy(_copy_sql(model, tuple(names))) as copy:
+                with cur.copy(_copy_sql(model, tuple(names), table)) as copy:
                     for row in chain(chunk, it):
                         copy.write_row(row)
                 return

@@ -109,15 +109,23 @@ def cmd_projections_run(args) -> int:
 
 def cmd_projections_rebuild(args) -> int:
     from events.store import get_store
+    from projections.online import rebuild_online
     from projections.rebuild import rebuild
 
     store = get_store()
     advance, bar = _progress(store.head(), "rebuild")
     started = time.perf_counter()
+    stats: dict = {}
     with bar:
-        head = rebuild(store, progress=advance)
+        if args.offline:  # the append lock held throughout (SQLite: the indexes get their own names back)
+            head = rebuild(store, progress=advance)
+        else:  # writes continue; a short lock for the switch (projections.online)
+            head = rebuild_online(store, progress=advance, stats=stats)
     seconds = time.perf_counter() - started
     print(f"rebuilt read models from {head} events in {seconds:.2f} s")
+    if stats:
+        print(f"writes continued: {stats['catch_up_events']} events caught up in {stats['catch_up_rounds']} round(s),"
+              f" {stats['applied_under_lock']} under the append lock, held {stats['lock_held_seconds']:.3f} s")
     return 0
 
 
@@ -363,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", "-f", action="store_true", help="keep running (the projector service)")
     p.add_argument("--interval", type=float, default=0.5)
     p.set_defaults(func=cmd_projections_run)
-    p = proj.add_parser("rebuild", help="rebuild every read model from position 0")
+    p = proj.add_parser("rebuild", help="rebuild every read model from position 0 (writes continue)")
+    p.add_argument("--offline", action="store_true",
+                   help="hold the append lock throughout, in place (on SQLite: gives the indexes their own names back)")
     p.set_defaults(func=cmd_projections_rebuild)
     p = proj.add_parser("verify", help="replay into scratch and compare with the live read model")
     p.set_defaults(func=cmd_projections_verify)
