@@ -2,51 +2,63 @@
 handle, answer; domain errors become 4xx through the API's exception handlers (threadlog.api.views)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
 
 from projections import queries, queue_queries
 from projections.thread import comment_json
 from threadlog.api import ratelimit
 from threadlog.api.cors import error_response
 from threadlog.api.identity import identify
+from threadlog.api.schemas import _Strict
 from threadlog.api.views import _idempotency_key, _int, _json, _key, _thread, _uuid
 from threadlog.commands import handle
 
-from .commands import BanPerson, LiftBan, ModerateComment, ModerateThread, ReportComment
+from .commands import (BAN_SCOPES, COMMENT_ACTIONS, REPORT_REASONS, THREAD_ACTIONS, BanPerson, LiftBan,
+                       ModerateComment, ModerateThread, ReportComment)
 from .public import thread_moderation
 from .rules import refuse_banned
 
 router = Router(tags=["moderation"])
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+def _one_of(values) -> dict:
+    """The values the handler accepts, stated in the API document (the handler's 422 says the same)."""
+    return {"json_schema_extra": {"enum": list(values)}}
 
 
-class ActionIn(_In):
-    action: StrictStr = Field(max_length=32)
+class ActionIn(_Strict):
+    action: StrictStr = Field(max_length=32, **_one_of(COMMENT_ACTIONS))
     reason: StrictStr = Field(default="", max_length=500)
 
 
-class ReportIn(_In):
-    reason: StrictStr = Field(max_length=32)
+class ThreadActionIn(_Strict):
+    action: StrictStr = Field(max_length=32, **_one_of(THREAD_ACTIONS))
+    reason: StrictStr = Field(default="", max_length=500)
+
+
+class ReportIn(_Strict):
+    reason: StrictStr = Field(max_length=32, **_one_of(REPORT_REASONS))
     note: StrictStr = Field(default="", max_length=1000)
 
 
-class BanIn(_In):
-    comment_id: StrictStr = Field(max_length=36)
-    scope: StrictStr = Field(max_length=16)
-    duration_seconds: Optional[StrictInt] = Field(default=None, le=10 * 365 * 24 * 3600)
+def _whole(value):
+    """JSON has one kind of number: 3600.0 is the integer 3600 (JSON Schema says so too); "3600" and true are not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class BanIn(_Strict):
+    comment_id: StrictStr = Field(max_length=36, json_schema_extra={"format": "uuid"})
+    scope: StrictStr = Field(max_length=16, **_one_of(BAN_SCOPES))
+    duration_seconds: Optional[Annotated[StrictInt, BeforeValidator(_whole)]] = Field(default=None, le=10 * 365 * 24 * 3600,
+                                                  json_schema_extra={"anyOf": [
+                                                      {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 24 * 3600},
+                                                      {"type": "null"}]})
     reason: StrictStr = Field(default="", max_length=500)
     hide_comments: StrictBool = False
-
-
-class LiftIn(_In):
-    reason: StrictStr = Field(default="", max_length=500)
 
 
 def _staff_only(request: HttpRequest):
@@ -106,7 +118,7 @@ def lift(request: HttpRequest, ban_id: str):
 
 
 @router.post("/threads/{key}/moderation")
-def moderate_thread(request: HttpRequest, key: str, payload: ActionIn):
+def moderate_thread(request: HttpRequest, key: str, payload: ThreadActionIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
