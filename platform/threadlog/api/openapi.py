@@ -52,7 +52,7 @@ _COMMENT = {
         "created_at": {"type": "string"},
         "edited_at": {"type": ["string", "null"]},
         "deleted": {"type": "boolean"},
-        "status": {"type": "string", "enum": ["published", "pending", "rejected", "hidden"]},
+        "status": {"type": "string", "enum": ["published", "pending", "rejected", "hidden", "spam"]},
         "pinned": {"type": "boolean"},
         "up": {"type": "integer"}, "down": {"type": "integer"}, "score": {"type": "integer"},
         "reply_count": {"type": "integer"},
