@@ -191,17 +191,18 @@ export class CommentSection {
     this.countLabel = h('h2', { class: 'tl-count', id: id('count') }, '');
     this.tabs = SORTS.map(([sort, label]) => h('button', {
       type: 'button', role: 'tab', class: 'tl-tab', id: id(`tab-${sort}`), 'data-sort': sort,
-      'aria-selected': sort === this.sort ? 'true' : 'false', 'aria-controls': id('list'),
+      'aria-selected': sort === this.sort ? 'true' : 'false', 'aria-controls': id('panel'),
       tabindex: sort === this.sort ? '0' : '-1', text: label,
     }));
     const tablist = h('div', { class: 'tl-tabs', role: 'tablist', 'aria-label': 'Sort comments by' }, this.tabs);
     this.resort = h('button', { type: 'button', class: 'tl-resort', hidden: true, 'data-action': 'resort' });
     const bar = h('div', { class: 'tl-bar' }, this.countLabel, tablist);
 
-    this.list = h('ol', {
-      class: 'tl-list', id: id('list'), role: 'tabpanel', 'aria-labelledby': id(`tab-${this.sort}`),
-      'aria-busy': 'true',
-    });
+    // The tab panel holds the list (a list's items must sit in a list: role=tabpanel on the <ol> hid that).
+    this.list = h('ol', { class: 'tl-list', id: id('list'), 'aria-busy': 'true' });
+    this.panel = h('div', {
+      class: 'tl-panel', id: id('panel'), role: 'tabpanel', 'aria-labelledby': id(`tab-${this.sort}`),
+    }, this.list);
     this.empty = h('p', { class: 'tl-empty', hidden: true, text: 'No comments yet. Be the first to comment.' });
     this.more = h('button', { type: 'button', class: 'tl-btn tl-more', hidden: true, 'data-action': 'more',
       text: 'Load more comments' });
@@ -215,7 +216,7 @@ export class CommentSection {
 
     this.live = h('div', { class: 'tl-sr', 'aria-live': 'polite', 'aria-atomic': 'true' });
 
-    this.root.append(head, this.formHome, bar, this.resort, this.listError, this.list, this.empty, this.more,
+    this.root.append(head, this.formHome, bar, this.resort, this.listError, this.panel, this.empty, this.more,
       this.bubble, this.live);
     container.replaceChildren(this.root);
     this.subscriptions = attachSubscriptions(this, subscribe);
@@ -327,7 +328,7 @@ export class CommentSection {
       tab.setAttribute('aria-selected', on ? 'true' : 'false');
       tab.tabIndex = on ? 0 : -1;
     }
-    this.list.setAttribute('aria-labelledby', `${this.uid}-tab-${sort}`);
+    this.panel.setAttribute('aria-labelledby', `${this.uid}-tab-${sort}`);
     await this.load();
   }
 
