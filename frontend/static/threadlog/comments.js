@@ -192,7 +192,7 @@ export class CommentSection {
     this.tabs = SORTS.map(([sort, label]) => h('button', {
       type: 'button', role: 'tab', class: 'tl-tab', id: id(`tab-${sort}`), 'data-sort': sort,
       'aria-selected': sort === this.sort ? 'true' : 'false', 'aria-controls': id('panel'),
-      tabindex: sort === this.sort ? '0' : '-1', text: label,
+      text: label, // every sort is a tab stop: Tab and Enter alone can sort (arrow keys work too)
     }));
     const tablist = h('div', { class: 'tl-tabs', role: 'tablist', 'aria-label': 'Sort comments by' }, this.tabs);
     this.resort = h('button', { type: 'button', class: 'tl-resort', hidden: true, 'data-action': 'resort' });
@@ -789,8 +789,12 @@ export class CommentSection {
       case 'cancel-edit': return node && this.cancelEdit(node);
       case 'expand': {
         const open = target.getAttribute('aria-expanded') !== 'true';
+        const folded = open ? [...li.querySelectorAll(':scope > .tl-replies .tl-box')]
+          .filter((box) => box.offsetParent === null) : [];
         target.setAttribute('aria-expanded', open ? 'true' : 'false');
         this.updateCollapse(li);
+        // Go on at the first reply it unfolded: the button itself is pushed down, out of sight of the focus.
+        if (folded[0]) folded[0].focus();
         return undefined;
       }
       case 'more': return this.loadMore();
@@ -847,9 +851,11 @@ export class CommentSection {
   }
 
   async vote(node, value, button) {
+    // aria-disabled, not disabled: disabling the focused button would throw the keyboard user's focus away.
+    if (button.getAttribute('aria-disabled') === 'true') return;
     const error = node.li.querySelector(':scope > .tl-box .tl-c-error');
     error.textContent = '';
-    button.disabled = true;
+    button.setAttribute('aria-disabled', 'true');
     try {
       const result = await this.api.vote(node.c.id, value);
       node.myVote = value;
@@ -860,7 +866,7 @@ export class CommentSection {
     } catch (err) {
       error.textContent = err.message;
     } finally {
-      button.disabled = false;
+      button.removeAttribute('aria-disabled');
     }
   }
 
