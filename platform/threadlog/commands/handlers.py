@@ -253,9 +253,9 @@ def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
 
 
 def _scoped(actor: Actor, command: Any, idempotency_key: str) -> str:
-    """The key as stored: per writer and per request. A retry (the same key with the same command) gets the first
-    result; the same key sent with another request is that other request, not a replay of a different one."""
-    digest = hashlib.sha256(f"{idempotency_key}\x00{command!r}".encode()).hexdigest()[:40]
+    """The key as stored: per writer and per kind of command. A retry gets the first result even with another body
+    (the key names the request), but a key first used to vote is no replay of a ban (hashed: a fixed length)."""
+    digest = hashlib.sha256(f"{type(command).__name__}\x00{idempotency_key}".encode()).hexdigest()[:40]
     return f"{actor.id}:{digest}"
 
 

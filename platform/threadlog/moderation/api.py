@@ -15,7 +15,7 @@ from threadlog.api.cors import error_response
 from threadlog.api.identity import identify
 from threadlog.api.schemas import _Strict
 from threadlog.api.views import _idempotency_key, _int, _json, _key, _thread, _uuid
-from threadlog.commands import handle
+from threadlog.commands import CommandError, handle
 
 from .commands import (BAN_SCOPES, COMMENT_ACTIONS, REPORT_REASONS, THREAD_ACTIONS, BanPerson, LiftBan,
                        ModerateComment, ModerateThread, ReportComment)
@@ -61,6 +61,13 @@ class BanIn(_Strict):
     hide_comments: StrictBool = False
 
 
+def _one_of_or_422(value: str, allowed, code: str, what: str) -> None:
+    """The handler refuses the same; asked here too, before an Idempotency-Key could replay an earlier request:
+    a request outside the document is refused whatever key it carries."""
+    if value not in allowed:
+        raise CommandError(code, f"{what} must be one of {', '.join(allowed)}", 422)
+
+
 def _staff_only(request: HttpRequest):
     who = identify(request)
     if not who.is_staff:
@@ -73,6 +80,7 @@ def moderate_comment(request: HttpRequest, comment_id: str, payload: ActionIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
+    _one_of_or_422(payload.action, COMMENT_ACTIONS, "invalid_action", "action")
     result = handle(ModerateComment(comment_id=_uuid(comment_id, "comment"), action=payload.action,
                                     reason=payload.reason), who.author, idempotency_key=_idempotency_key(request))
     row = queries.comment_by_id(result.comment_id)
@@ -84,6 +92,7 @@ def report(request: HttpRequest, comment_id: str, payload: ReportIn):
     who = identify(request)
     ratelimit.check("report", who.voter.id, who.voter.ip_hash)
     refuse_banned(who.voter.id, who.voter.ip_hash, also=who.author.id)
+    _one_of_or_422(payload.reason, REPORT_REASONS, "invalid_reason", "reason")
     reporter = who.author if who.is_staff else who.voter
     result = handle(ReportComment(comment_id=_uuid(comment_id, "comment"), reason=payload.reason, note=payload.note),
                     reporter, idempotency_key=_idempotency_key(request))
@@ -97,6 +106,9 @@ def ban(request: HttpRequest, payload: BanIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
+    _one_of_or_422(payload.scope, BAN_SCOPES, "invalid_scope", "scope")
+    if payload.duration_seconds is not None and payload.duration_seconds <= 0:
+        raise CommandError("invalid_duration", "duration_seconds must be positive (or left out: until lifted)", 422)
     result = handle(BanPerson(comment_id=_uuid(payload.comment_id, "comment"), scope=payload.scope,
                               reason=payload.reason, duration_seconds=payload.duration_seconds,
                               hide_comments=payload.hide_comments), who.author,
@@ -122,6 +134,7 @@ def moderate_thread(request: HttpRequest, key: str, payload: ThreadActionIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
+    _one_of_or_422(payload.action, THREAD_ACTIONS, "invalid_action", "action")
     result = handle(ModerateThread(thread=_key(key), action=payload.action, reason=payload.reason), who.author,
                     idempotency_key=_idempotency_key(request))
     thread = _thread(key)
