@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from threadlog.api.views import api
+from threadlog.api.asyncapi import asyncapi_json
 from threadlog import audit_views, pages
 from threadlog.moderation import api as moderation_api, pages as moderation_pages
 from threadlog.readers import pages as readers
@@ -15,6 +16,7 @@ from threadlog.imports import admin_views as import_admin
 from threadlog.notifications import urls as notification_urls  # also adds its API router
 
 urlpatterns = [
+    path("api/asyncapi.json", asyncapi_json, name="asyncapi"),  # the WebSocket protocol (AsyncAPI 3)
     path("api/", api.urls),  # first: the requests that come most often are resolved with the fewest tries
     path("", pages.article, name="article"),
     path("t/<str:key>", pages.thread_page, name="thread"),

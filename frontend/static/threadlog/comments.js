@@ -193,17 +193,18 @@ export class CommentSection {
     this.countLabel = h('h2', { class: 'tl-count', id: id('count') }, '');
     this.tabs = SORTS.map(([sort, label]) => h('button', {
       type: 'button', role: 'tab', class: 'tl-tab', id: id(`tab-${sort}`), 'data-sort': sort,
-      'aria-selected': sort === this.sort ? 'true' : 'false', 'aria-controls': id('list'),
-      tabindex: sort === this.sort ? '0' : '-1', text: label,
+      'aria-selected': sort === this.sort ? 'true' : 'false', 'aria-controls': id('panel'),
+      text: label, // every sort is a tab stop: Tab and Enter alone can sort (arrow keys work too)
     }));
     const tablist = h('div', { class: 'tl-tabs', role: 'tablist', 'aria-label': 'Sort comments by' }, this.tabs);
     this.resort = h('button', { type: 'button', class: 'tl-resort', hidden: true, 'data-action': 'resort' });
     const bar = h('div', { class: 'tl-bar' }, this.countLabel, tablist);
 
-    this.list = h('ol', {
-      class: 'tl-list', id: id('list'), role: 'tabpanel', 'aria-labelledby': id(`tab-${this.sort}`),
-      'aria-busy': 'true',
-    });
+    // The tab panel holds the list (a list's items must sit in a list: role=tabpanel on the <ol> hid that).
+    this.list = h('ol', { class: 'tl-list', id: id('list'), 'aria-busy': 'true' });
+    this.panel = h('div', {
+      class: 'tl-panel', id: id('panel'), role: 'tabpanel', 'aria-labelledby': id(`tab-${this.sort}`),
+    }, this.list);
     this.empty = h('p', { class: 'tl-empty', hidden: true, text: 'No comments yet. Be the first to comment.' });
     this.more = h('button', { type: 'button', class: 'tl-btn tl-more', hidden: true, 'data-action': 'more',
       text: 'Load more comments' });
@@ -217,7 +218,7 @@ export class CommentSection {
 
     this.live = h('div', { class: 'tl-sr', 'aria-live': 'polite', 'aria-atomic': 'true' });
 
-    this.root.append(head, this.formHome, bar, this.resort, this.listError, this.list, this.empty, this.more,
+    this.root.append(head, this.formHome, bar, this.resort, this.listError, this.panel, this.empty, this.more,
       this.bubble, this.live);
     container.replaceChildren(this.root);
     this.subscriptions = attachSubscriptions(this, subscribe);
@@ -329,7 +330,7 @@ export class CommentSection {
       tab.setAttribute('aria-selected', on ? 'true' : 'false');
       tab.tabIndex = on ? 0 : -1;
     }
-    this.list.setAttribute('aria-labelledby', `${this.uid}-tab-${sort}`);
+    this.panel.setAttribute('aria-labelledby', `${this.uid}-tab-${sort}`);
     await this.load();
   }
 
@@ -790,8 +791,12 @@ export class CommentSection {
       case 'cancel-edit': return node && this.cancelEdit(node);
       case 'expand': {
         const open = target.getAttribute('aria-expanded') !== 'true';
+        const folded = open ? [...li.querySelectorAll(':scope > .tl-replies .tl-box')]
+          .filter((box) => box.offsetParent === null) : [];
         target.setAttribute('aria-expanded', open ? 'true' : 'false');
         this.updateCollapse(li);
+        // Go on at the first reply it unfolded: the button itself is pushed down, out of sight of the focus.
+        if (folded[0]) folded[0].focus();
         return undefined;
       }
       case 'more': return this.loadMore();
@@ -848,9 +853,11 @@ export class CommentSection {
   }
 
   async vote(node, value, button) {
+    // aria-disabled, not disabled: disabling the focused button would throw the keyboard user's focus away.
+    if (button.getAttribute('aria-disabled') === 'true') return;
     const error = node.li.querySelector(':scope > .tl-box .tl-c-error');
     error.textContent = '';
-    button.disabled = true;
+    button.setAttribute('aria-disabled', 'true');
     try {
       const result = await this.api.vote(node.c.id, value);
       node.myVote = value;
@@ -861,7 +868,7 @@ export class CommentSection {
     } catch (err) {
       error.textContent = err.message;
     } finally {
-      button.disabled = false;
+      button.removeAttribute('aria-disabled');
     }
   }
 

@@ -89,10 +89,20 @@ class EmbedCorsMiddleware:
             response["Vary"] = "Origin"
         return response
 
-    @staticmethod
-    def guard(request: HttpRequest) -> HttpResponse | None:
+    @classmethod
+    def guard(cls, request: HttpRequest) -> HttpResponse | None:
         if request.method not in WRITE_METHODS:
             return None
+        refused = cls.refuse(request)
+        if refused is not None:
+            from .openapi import route_methods
+
+            if request.method not in (route_methods(request.path_info) or ()):
+                return None  # no such route, or not this method: the router's 404 or 405 (with Allow) says so
+        return refused
+
+    @staticmethod
+    def refuse(request: HttpRequest) -> HttpResponse | None:
         limit = settings.THREADLOG["MAX_REQUEST_BYTES"]
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -5,12 +5,28 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
 
+from .constraints import NOT_BLANK
+
+# What the API document says of these fields beyond what the validators show (threadlog.api.openapi adds the
+# characters every string refuses).
+DOC_NOT_BLANK = {"pattern": NOT_BLANK}
+DOC_EMAIL_OR_EMPTY = {"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
+                                {"type": "string", "maxLength": 0}, {"type": "null"}]}
+DOC_UUID_OR_EMPTY = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0},
+                               {"type": "null"}]}
+
 
 class _Strict(BaseModel):
     """Request bodies as plain pydantic models: ninja's Schema (made for reading Django objects) validates a model
-    that forbids extra fields twice, the second time through a wrapper that looks up each field in Python."""
+    that forbids extra fields twice, the second time through a wrapper that looks up each field in Python.
+    No string field holds NUL (nor, as pydantic refuses them already, a lone surrogate)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul_anywhere(cls, value):
+        return _no_nul(value) if isinstance(value, str) else value
 
 
 def _not_blank(value: str) -> str:
@@ -51,10 +67,10 @@ class AnchorIn(_Strict):
 
 
 class PostCommentIn(_Strict):
-    body: StrictStr = Field(min_length=1, max_length=10_000)
-    author_name: StrictStr = Field(min_length=1, max_length=64)
-    author_email: Optional[StrictStr] = Field(default=None, max_length=254)
-    parent_id: Optional[StrictStr] = Field(default=None, max_length=36)
+    body: StrictStr = Field(min_length=1, max_length=10_000, json_schema_extra=DOC_NOT_BLANK)
+    author_name: StrictStr = Field(min_length=1, max_length=64, json_schema_extra=DOC_NOT_BLANK)
+    author_email: Optional[StrictStr] = Field(default=None, max_length=254, json_schema_extra=DOC_EMAIL_OR_EMPTY)
+    parent_id: Optional[StrictStr] = Field(default=None, max_length=36, json_schema_extra=DOC_UUID_OR_EMPTY)
     title: StrictStr = Field(default="", max_length=300)
     website: StrictStr = Field(default="", max_length=300)  # the form's honeypot: people leave it empty
     # Markdown unless told otherwise: what POST /api/preview shows for the same body is what gets posted.
@@ -81,7 +97,8 @@ class PostCommentIn(_Strict):
 
 
 class VoteIn(_Strict):
-    value: StrictInt  # not Literal[1, -1, 0]: a Literal accepts true and 1.0 even in strict mode
+    # not Literal[1, -1, 0]: a Literal accepts true and 1.0 even in strict mode
+    value: StrictInt = Field(json_schema_extra={"enum": [1, -1, 0]})
 
     @field_validator("value")
     @classmethod
@@ -92,7 +109,7 @@ class VoteIn(_Strict):
 
 
 class EditIn(_Strict):
-    body: StrictStr = Field(min_length=1, max_length=10_000)
+    body: StrictStr = Field(min_length=1, max_length=10_000, json_schema_extra=DOC_NOT_BLANK)
     format: Optional[Literal["plain", "markdown"]] = None  # None: keep the comment's format
 
     _blank = field_validator("body")(_not_blank)

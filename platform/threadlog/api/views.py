@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from events.people import KeyRing, forget_erased, reveal
@@ -25,11 +24,12 @@ from threadlog.notifications.readers import identities
 from . import ratelimit
 from .cors import error_response
 from .identity import identify
+from .openapi import DocumentedAPI
 from .schemas import EditIn, PostCommentIn, VoteIn
 from threadlog.moderation.public import PRIVATE_TYPES, thread_moderation, withheld_comments
 from threadlog.moderation.rules import refuse_banned
 
-api = NinjaAPI(title="threadlog", version="1", urls_namespace="api", docs_url="/docs")
+api = DocumentedAPI(title="threadlog", version="1", urls_namespace="api", docs_url="/docs")
 
 IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,200}\Z")
 

@@ -5,6 +5,8 @@ projects its events before commit: the response and the push reflect the new sta
 """
 from __future__ import annotations
 
+import hashlib
+
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -246,13 +248,20 @@ def handle(command: Any, actor: Actor, *, idempotency_key: str | None = None,
     fail or append nothing first looks whether the read model lags. Then the transaction is rolled back, the
     projection catches up (in a transaction of its own) and the command is decided once more."""
     store = store or get_store()
-    scoped_key = f"{actor.id}:{idempotency_key}" if idempotency_key else None
+    scoped_key = _scoped(actor, command, idempotency_key) if idempotency_key else None
     try:
         return _decide(command, actor, store, scoped_key, catch_up=False)
     except ProjectionBehind:
         with store.write_transaction():  # committed on its own: it stands whatever the command's fate
             project_pending(store)
         return _decide(command, actor, store, scoped_key, catch_up=True)
+
+
+def _scoped(actor: Actor, command: Any, idempotency_key: str) -> str:
+    """The key as stored: per writer and per kind of command. A retry gets the first result even with another body
+    (the key names the request), but a key first used to vote is no replay of a ban (hashed: a fixed length)."""
+    digest = hashlib.sha256(f"{type(command).__name__}\x00{idempotency_key}".encode()).hexdigest()[:40]
+    return f"{actor.id}:{digest}"
 
 
 def _decide(command: Any, actor: Actor, store: EventStore, scoped_key: str | None, *, catch_up: bool) -> Result:

@@ -2,51 +2,70 @@
 handle, answer; domain errors become 4xx through the API's exception handlers (threadlog.api.views)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
 
 from projections import queries, queue_queries
 from projections.thread import comment_json
 from threadlog.api import ratelimit
 from threadlog.api.cors import error_response
 from threadlog.api.identity import identify
+from threadlog.api.schemas import _Strict
 from threadlog.api.views import _idempotency_key, _int, _json, _key, _thread, _uuid
-from threadlog.commands import handle
+from threadlog.commands import CommandError, handle
 
-from .commands import BanPerson, LiftBan, ModerateComment, ModerateThread, ReportComment
+from .commands import (BAN_SCOPES, COMMENT_ACTIONS, REPORT_REASONS, THREAD_ACTIONS, BanPerson, LiftBan,
+                       ModerateComment, ModerateThread, ReportComment)
 from .public import thread_moderation
 from .rules import refuse_banned
 
 router = Router(tags=["moderation"])
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+def _one_of(values) -> dict:
+    """The values the handler accepts, stated in the API document (the handler's 422 says the same)."""
+    return {"json_schema_extra": {"enum": list(values)}}
 
 
-class ActionIn(_In):
-    action: StrictStr = Field(max_length=32)
+class ActionIn(_Strict):
+    action: StrictStr = Field(max_length=32, **_one_of(COMMENT_ACTIONS))
     reason: StrictStr = Field(default="", max_length=500)
 
 
-class ReportIn(_In):
-    reason: StrictStr = Field(max_length=32)
+class ThreadActionIn(_Strict):
+    action: StrictStr = Field(max_length=32, **_one_of(THREAD_ACTIONS))
+    reason: StrictStr = Field(default="", max_length=500)
+
+
+class ReportIn(_Strict):
+    reason: StrictStr = Field(max_length=32, **_one_of(REPORT_REASONS))
     note: StrictStr = Field(default="", max_length=1000)
 
 
-class BanIn(_In):
-    comment_id: StrictStr = Field(max_length=36)
-    scope: StrictStr = Field(max_length=16)
-    duration_seconds: Optional[StrictInt] = Field(default=None, le=10 * 365 * 24 * 3600)
+def _whole(value):
+    """JSON has one kind of number: 3600.0 is the integer 3600 (JSON Schema says so too); "3600" and true are not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class BanIn(_Strict):
+    comment_id: StrictStr = Field(max_length=36, json_schema_extra={"format": "uuid"})
+    scope: StrictStr = Field(max_length=16, **_one_of(BAN_SCOPES))
+    duration_seconds: Optional[Annotated[StrictInt, BeforeValidator(_whole)]] = Field(default=None, le=10 * 365 * 24 * 3600,
+                                                  json_schema_extra={"anyOf": [
+                                                      {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 24 * 3600},
+                                                      {"type": "null"}]})
     reason: StrictStr = Field(default="", max_length=500)
     hide_comments: StrictBool = False
 
 
-class LiftIn(_In):
-    reason: StrictStr = Field(default="", max_length=500)
+def _one_of_or_422(value: str, allowed, code: str, what: str) -> None:
+    """The handler refuses the same; asked here too, before an Idempotency-Key could replay an earlier request:
+    a request outside the document is refused whatever key it carries."""
+    if value not in allowed:
+        raise CommandError(code, f"{what} must be one of {', '.join(allowed)}", 422)
 
 
 def _staff_only(request: HttpRequest):
@@ -61,6 +80,7 @@ def moderate_comment(request: HttpRequest, comment_id: str, payload: ActionIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
+    _one_of_or_422(payload.action, COMMENT_ACTIONS, "invalid_action", "action")
     result = handle(ModerateComment(comment_id=_uuid(comment_id, "comment"), action=payload.action,
                                     reason=payload.reason), who.author, idempotency_key=_idempotency_key(request))
     row = queries.comment_by_id(result.comment_id)
@@ -72,6 +92,7 @@ def report(request: HttpRequest, comment_id: str, payload: ReportIn):
     who = identify(request)
     ratelimit.check("report", who.voter.id, who.voter.ip_hash)
     refuse_banned(who.voter.id, who.voter.ip_hash, also=who.author.id)
+    _one_of_or_422(payload.reason, REPORT_REASONS, "invalid_reason", "reason")
     reporter = who.author if who.is_staff else who.voter
     result = handle(ReportComment(comment_id=_uuid(comment_id, "comment"), reason=payload.reason, note=payload.note),
                     reporter, idempotency_key=_idempotency_key(request))
@@ -85,6 +106,9 @@ def ban(request: HttpRequest, payload: BanIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
+    _one_of_or_422(payload.scope, BAN_SCOPES, "invalid_scope", "scope")
+    if payload.duration_seconds is not None and payload.duration_seconds <= 0:
+        raise CommandError("invalid_duration", "duration_seconds must be positive (or left out: until lifted)", 422)
     result = handle(BanPerson(comment_id=_uuid(payload.comment_id, "comment"), scope=payload.scope,
                               reason=payload.reason, duration_seconds=payload.duration_seconds,
                               hide_comments=payload.hide_comments), who.author,
@@ -106,10 +130,11 @@ def lift(request: HttpRequest, ban_id: str):
 
 
 @router.post("/threads/{key}/moderation")
-def moderate_thread(request: HttpRequest, key: str, payload: ActionIn):
+def moderate_thread(request: HttpRequest, key: str, payload: ThreadActionIn):
     who, refused = _staff_only(request)
     if refused:
         return refused
+    _one_of_or_422(payload.action, THREAD_ACTIONS, "invalid_action", "action")
     result = handle(ModerateThread(thread=_key(key), action=payload.action, reason=payload.reason), who.author,
                     idempotency_key=_idempotency_key(request))
     thread = _thread(key)

@@ -16,13 +16,14 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from events.people import person_key, seal
 from events.store import get_store
 from projections.models import CommentView, ThreadView
 from threadlog.api import ratelimit
 from threadlog.api.identity import AUTHOR_COOKIE, identify
+from threadlog.api.schemas import _Strict
 from threadlog.api.views import ApiError, _json, _key, api
 from threadlog.commands import Actor, CommandError, handle
 
@@ -37,15 +38,23 @@ router = Router(tags=["subscriptions"])
 SIGNIN_LINKS_PER_10_MINUTES = 5
 
 
-class SubscribeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    email: Optional[StrictStr] = Field(default=None, max_length=254)
+# The document asks every client for an address; one signed in by e-mail may leave it out (theirs is used).
+_EMAIL_DOC = {"type": "string", "format": "email", "maxLength": 254}
+
+
+def _email_required(schema: dict) -> None:
+    schema["required"] = ["email"]
+
+
+class SubscribeIn(_Strict):
+    model_config = ConfigDict(json_schema_extra=_email_required)
+    email: Optional[StrictStr] = Field(default=None, max_length=254, json_schema_extra=lambda s: (
+        s.clear(), s.update(_EMAIL_DOC, title="Email")))
     notify: Literal["comments", "replies"] = "comments"
 
 
-class EmailIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    email: StrictStr = Field(min_length=3, max_length=254)
+class EmailIn(_Strict):
+    email: StrictStr = Field(min_length=3, max_length=254, json_schema_extra={"format": "email"})
 
 
 def _email(value: str | None) -> str:

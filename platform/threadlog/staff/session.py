@@ -6,17 +6,17 @@ from __future__ import annotations
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from threadlog.api.cors import error_response
+from threadlog.api.schemas import _Strict
 from threadlog.security.signin import SignInThrottle, Throttled
 
 router = Router(tags=["session"])
 THROTTLE = SignInThrottle("session")  # failed sign-ins per account and per IP (threadlog.security.signin)
 
 
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class SessionIn(_Strict):
     username: StrictStr = Field(min_length=1, max_length=150)
     password: StrictStr = Field(min_length=1, max_length=4096)
 
