@@ -537,10 +537,12 @@ def main() -> int:
                                 "drop_to_ready_ms": _ms([b - a for a, b, _ in reconnects]),
                                 "drop_to_handshake_ms": _ms([c - a for a, _, c in reconnects])}
         for inc in incidents:
-            after = [b for a, b, _ in reconnects if inc["t"] - 1 <= a <= inc["t"] + 30]
-            if after:
-                inc["readers_reconnected"] = len(after)
-                inc["last_reader_ready_s"] = round(max(after) - inc["t"], 2)
+            moved = [(a, b, c) for a, b, c in reconnects if inc["t"] - 1 <= a <= inc["t"] + 30]
+            if moved:
+                inc["readers_reconnected"] = len(moved)
+                inc["drop_seen_after_kill_ms"] = _ms([a - inc["t"] for a, _, _ in moved])
+                inc["handshake_after_kill_ms"] = _ms([c - inc["t"] for _, _, c in moved])
+                inc["last_reader_ready_s"] = round(max(b for _, b, _ in moved) - inc["t"], 2)
             inc.pop("t")
         result["incidents"] = incidents
         result["rss_kib_by_minute"], result["rss_growth_once_warm"] = _rss(samples, t0, len(site.nodes))
