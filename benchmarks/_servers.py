@@ -259,6 +259,76 @@ class PostgresDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+class RedisProcess:
+    """A redis-server of our own on a loopback port (never the system's): it can be killed and started again."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "RedisProcess":
+        server = shutil.which("redis-server")
+        if server is None:
+            raise RuntimeError("redis-server is not installed")
+        self.proc = subprocess.Popen([server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        import redis
+
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
+                return self
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class PipePool:
+    """K worker processes (client processes of a benchmark), each answering (command, argument) over a pipe
+    with (reply, value); a command goes to all of them and their values come back as a list."""
+
+    def __init__(self, target, args_of, procs: int, start_method: str = "fork") -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context(start_method)
+        self.pipes, self.procs = [], []
+        for i in range(procs):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=target, args=(child, *args_of(i)), daemon=True)
+            p.start()
+            self.pipes.append(parent)
+            self.procs.append(p)
+
+    def ask(self, cmd: str, args: list | None = None, timeout: float = 600) -> list:
+        """`args[i]` to process i (None to all without args)."""
+        for i, pipe in enumerate(self.pipes):
+            pipe.send((cmd, args[i] if args else None))
+        out = []
+        for pipe in self.pipes:
+            if not pipe.poll(timeout):
+                raise RuntimeError(f"a client process did not answer {cmd!r} in {timeout} s")
+            out.append(pipe.recv()[1])
+        return out
+
+    def exit(self) -> None:
+        """Each process answers "exit" and returns."""
+        try:
+            self.ask("exit", timeout=10)
+        except Exception:  # noqa: BLE001
+            pass
+        for p in self.procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+
+
 def temp_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 

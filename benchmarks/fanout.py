@@ -30,7 +30,6 @@ import asyncio
 import gc
 import http.client
 import json
-import multiprocessing
 import os
 import sys
 import time
@@ -131,28 +130,12 @@ async def _client_main(conn, proc_idx: int) -> None:
             return
 
 
-class ClientPool:
+class ClientPool(_servers.PipePool):
     """K client processes, each holding a share of the readers."""
 
     def __init__(self, procs: int):
-        ctx = multiprocessing.get_context("fork")
-        self.pipes, self.procs = [], []
-        for i in range(procs):
-            parent, child = ctx.Pipe()
-            p = ctx.Process(target=_client_process, args=(child, i), daemon=True)
-            p.start()
-            self.pipes.append(parent)
-            self.procs.append(p)
-
-    def _all(self, cmd: str, args: list | None = None, timeout: float = 600) -> list:
-        for i, pipe in enumerate(self.pipes):
-            pipe.send((cmd, args[i] if args else None))
-        out = []
-        for pipe in self.pipes:
-            if not pipe.poll(timeout):
-                raise RuntimeError(f"client process did not answer {cmd!r} in {timeout} s")
-            out.append(pipe.recv()[1])
-        return out
+        super().__init__(_client_process, lambda i: (i,), procs)
+        self._all = self.ask
 
     def connect(self, targets: list[tuple[str, str]], origin: str, wait_ready: bool) -> dict:
         """targets: (ws url, node label) per reader, dealt round-robin to the processes."""
@@ -172,16 +155,6 @@ class ClientPool:
 
     def close(self) -> None:
         self._all("close")
-
-    def exit(self) -> None:
-        try:
-            self._all("exit", timeout=10)
-        except Exception:  # noqa: BLE001
-            pass
-        for p in self.procs:
-            p.join(5)
-            if p.is_alive():
-                p.kill()
 
 
 # --- writers ---------------------------------------------------------------------------------------------
@@ -365,7 +338,7 @@ def ours_one_node(pool: ClientPool, readers: int, events: int, spacing: float, m
         server.stop()
 
 
-def ours_two_nodes(pool: ClientPool, readers: int, events: int, spacing: float) -> dict:
+def ours_two_nodes(pool: ClientPool, readers: int, events: int, spacing: float, memory: bool = False) -> dict:
     if not _servers.redis_available():
         return {"skipped": f"Redis not reachable at {_servers.REDIS_URL}"}
     db = _servers.PostgresDatabase()
@@ -379,7 +352,8 @@ def ours_two_nodes(pool: ClientPool, readers: int, events: int, spacing: float) 
         targets = [(f"{(a if i % 2 == 0 else b).ws_url}/ws/threads/{key}/", "A" if i % 2 == 0 else "B")
                    for i in range(readers)]
         res = run_scenario(pool, writer=ThreadlogWriter(a, key), targets=targets, origin=a.origin,
-                           wait_ready=True, events=events, spacing=spacing, cpu_pids=[a.pid, b.pid])
+                           wait_ready=True, events=events, spacing=spacing, cpu_pids=[a.pid, b.pid],
+                           memory_pids=[a.pid, b.pid] if memory else None)
         res["server"] = ("2 x threadlog serve (daphne), one PostgreSQL database, Redis pub/sub layer; "
                          "readers split A/B, writer posts through A")
         return res
@@ -409,6 +383,9 @@ def main() -> int:
     ap.add_argument("--events", type=int, help="events per scenario (default 30, --quick 8)")
     ap.add_argument("--client-procs", type=int, default=4, help="client processes (default 4)")
     ap.add_argument("--only", choices=["ours", "bare", "two-nodes"], help="run one kind of scenario")
+    ap.add_argument("--two-node-readers", type=int, help="readers of the two-node scenario (default: as the large "
+                    "one), with memory per connection; e.g. --only two-nodes --two-node-readers 10000")
+    ap.add_argument("--spacing", type=float, help="seconds between the two-node scenario's events (default 0.6)")
     args = ap.parse_args()
     small, large = (50, 200) if args.quick else (100, 1000)
     events = args.events or (8 if args.quick else 30)
@@ -437,7 +414,9 @@ def main() -> int:
             for n in (small, large):
                 guarded(f"ours_1node_{n}", ours_one_node, pool, n, events, spacing[n], memory=(n == large))
         if args.only in (None, "two-nodes"):
-            guarded(f"ours_2nodes_{large}", ours_two_nodes, pool, large, events, spacing[large])
+            n = args.two_node_readers or large
+            guarded(f"ours_2nodes_{n}", ours_two_nodes, pool, n, events, args.spacing or spacing[large],
+                    memory=args.two_node_readers is not None)
     finally:
         pool.exit()
 

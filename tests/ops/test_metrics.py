@@ -28,6 +28,10 @@ NAMES = [
     "threadlog_push_latency_seconds_bucket",
     "threadlog_slow_readers_closed_total",
     "threadlog_redis_doorbell_failures_total",
+    "threadlog_outbox_depth",
+    "threadlog_outbox_oldest_pending_seconds",
+    "threadlog_outbox_failed",
+    "threadlog_notifier_lag_events",
 ]
 
 
@@ -149,3 +153,27 @@ def test_readyz_is_503_when_the_database_is_gone(make_server, postgres_database)
     postgres_database.drop()
     answer = client.get("/readyz")
     assert answer.status == 503 and answer.json()["database"] is False
+
+
+def test_outbox_depth_and_notifier_lag(make_server):
+    """A subscription waits for the notifier (lag 1, depth 0); a notifier round that cannot reach the mail
+    server leaves its confirmation in the outbox (lag 0, depth 1, oldest counted in seconds)."""
+    from benchmarks._servers import free_port
+    from tests.notifications.conftest import Browser
+
+    server = make_server(demo=False, env={"NOTIFIER": "off", "METRICS_TOKEN": TOKEN,
+                                          "EMAIL_URL": f"smtp://127.0.0.1:{free_port()}"})  # nobody listens
+    server.env["SITE_URL"] = server.url
+    server.start()
+    client, key = Http(server.url), unique_key()
+    assert client.post(f"/api/threads/{key}/comments", {"body": "Opening", "author_name": "Ann"}).status == 201
+    Browser(server.url).subscribe(key, "bob@example.com")
+    before = scrape(client)
+    assert before["threadlog_outbox_depth"] == 0 and before["threadlog_outbox_oldest_pending_seconds"] == 0
+    assert before["threadlog_notifier_lag_events"] >= 1
+    server.cli("notify", check=False)  # one round: decides on the request, fails to send the confirmation
+    after = scrape(client)
+    assert after["threadlog_notifier_lag_events"] == 0
+    assert after["threadlog_outbox_depth"] == 1
+    assert after["threadlog_outbox_oldest_pending_seconds"] > 0
+    assert after["threadlog_outbox_failed"] == 0

@@ -6,44 +6,15 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import subprocess
 import time
 
 import pytest
 
-from benchmarks._servers import free_port
+from benchmarks._servers import RedisProcess
 from tests.conftest import unique_key
 from tests.security.http import Http
 
 REDIS_SERVER = shutil.which("redis-server")
-
-
-class RedisProcess:
-    """A redis-server of this test's own, on a loopback port, that the test can stop and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "RedisProcess":
-        self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        import redis
-
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
-                return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture

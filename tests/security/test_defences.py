@@ -166,3 +166,28 @@ def test_static_paths_cannot_leave_the_static_folder(proxied_site, path):
     answer = Http(proxied_site.url).get(path)
     assert answer.status == 404, (path, answer.status)
     assert b"SECRET" not in answer.body and b"[project]" not in answer.body
+
+
+def test_the_ip_hash_in_the_log_is_the_forwarded_clients_only_behind_a_trusted_proxy(proxied_site):
+    """The IP hash stored (sealed) with each write is of the X-Forwarded-For client when the peer is a trusted
+    proxy, and of the peer itself otherwise; staff read it opened from /api/events."""
+    import hashlib
+
+    from .test_signin import _superuser
+
+    def hashed(ip: str) -> str:
+        return hashlib.sha256(f"{proxied_site.env['SECRET_KEY']}:{ip}".encode()).hexdigest()[:16]
+
+    key, client_ip = unique_key(), f"198.51.100.{secrets.randbelow(200) + 1}"
+    forwarded = {"X-Forwarded-For": f"203.0.113.9, {client_ip}"}
+    for source in (PROXY, "127.0.0.1"):
+        answer = Http(proxied_site.url, source=source).post(
+            f"/api/threads/{key}/comments", {"body": f"from {source}", "author_name": "Guest"}, headers=forwarded)
+        assert answer.status == 201, answer.body[:300]
+    name, password = f"ops{secrets.randbelow(10**6)}", secrets.token_urlsafe(12)
+    _superuser(proxied_site, name, password)
+    staff = Http(proxied_site.url)
+    assert staff.post("/api/session", {"username": name, "password": password}).status == 200
+    events = staff.get(f"/api/events?after=0&limit=1000&thread={key}").json()["events"]
+    by_body = {e["data"].get("body"): e["metadata"].get("ip_hash") for e in events if e["type"] == "CommentPosted"}
+    assert by_body == {f"from {PROXY}": hashed(client_ip), "from 127.0.0.1": hashed("127.0.0.1")}

@@ -12,14 +12,15 @@ import json
 from collections import deque
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
 
 from events.store import THREAD_KEY, get_store
 
 from projections.models import LiveFrame, ThreadView
 from threadlog.ops import metrics
+from threadlog.serving import pools
 
 from threadlog.notifications import notices
 
@@ -42,17 +43,38 @@ def unsent_bytes(send) -> int:
         return 0  # another server (or the test communicator): its send applies backpressure, or none is known
 
 
-@database_sync_to_async
-def backlog(thread_key: str, after: int, limit: int) -> list[tuple[int, int, str]]:
+def _resume_rows(thread_key: str, after: int, limit: int) -> tuple[list[tuple[int, int, str]], int, int, int]:
+    """A resume's reads in one call: the thread's frames after `after` (at most `limit`), its last position and
+    the position its frames are pruned through, and the log's head."""
+    close_old_connections()  # as a request does: a connection broken or too old is replaced
     qs = LiveFrame.objects.filter(thread_key=thread_key, position__gt=after).order_by("position")
-    return list(qs.values_list("position", "stream_version", "frame")[:limit])
+    rows = list(qs.values_list("position", "stream_version", "frame")[:limit])
+    head, pruned_through = _thread_position(thread_key)
+    return rows, head, pruned_through, get_store().head()
 
 
-@database_sync_to_async
-def thread_position(thread_key: str) -> tuple[int, int]:
+async def resume_rows(thread_key: str, after: int, limit: int) -> tuple[list[tuple[int, int, str]], int, int, int]:
+    """On a read thread of the process (threadlog.serving.pools), side by side with other readers' resumes.
+
+    Through channels' database_sync_to_async every reader's queries queued on one thread, one hop per query:
+    after a node died, its readers (a thousand, say) arriving at once at another node waited there for tens of
+    seconds before their first frame (benchmarks/soak.py)."""
+    return await asyncio.get_running_loop().run_in_executor(pools.READS, _resume_rows, thread_key, after, limit)
+
+
+async def thread_position(thread_key: str) -> tuple[int, int]:
+    return await asyncio.get_running_loop().run_in_executor(pools.READS, _fresh_thread_position, thread_key)
+
+
+def _thread_position(thread_key: str) -> tuple[int, int]:
     """The thread's last position, and the position at and below which its frames have been pruned."""
     row = ThreadView.objects.filter(pk=thread_key).values_list("last_position", "frames_pruned_through").first()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _fresh_thread_position(thread_key: str) -> tuple[int, int]:
+    close_old_connections()
+    return _thread_position(thread_key)
 
 
 def _error(code: str, message: str) -> str:
@@ -111,9 +133,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await asyncio.wait([self.sender])
         try:
             limit = settings.THREADLOG["RESUME_MAX_EVENTS"]
-            rows = await backlog(self.thread_key, after, limit + 1)
-            head, pruned_through = await thread_position(self.thread_key)
-            log_head = await database_sync_to_async(get_store().head)()
+            rows, head, pruned_through, log_head = await resume_rows(self.thread_key, after, limit + 1)
             reason = (f"more than {limit} events to replay" if len(rows) > limit
                       else f"frames up to position {pruned_through} are no longer kept" if after < pruned_through
                       else f"position {after} is ahead of the log ({log_head}): its history changed"

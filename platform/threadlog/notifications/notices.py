@@ -15,6 +15,7 @@ from importlib import import_module
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, parse_cookie
 
 from threadlog.api.identity import AUTHOR_COOKIE
@@ -33,9 +34,19 @@ def _cookies(scope) -> dict[str, str]:
     return {}
 
 
-@database_sync_to_async
-def persons_of(scope) -> frozenset[str]:
+async def persons_of(scope) -> frozenset[str]:
+    """On a read thread of the process; nothing to look up (no hop at all) for a socket without the cookies."""
+    cookies = _cookies(scope)
+    if AUTHOR_COOKIE not in cookies and settings.SESSION_COOKIE_NAME not in cookies:
+        return frozenset()
+    from threadlog.serving import pools
+
+    return await asyncio.get_running_loop().run_in_executor(pools.READS, _persons_of, scope)
+
+
+def _persons_of(scope) -> frozenset[str]:
     """Who the socket's browser is: its guest (signed author cookie) and its signed-in reader, if any."""
+    close_old_connections()  # as a request does
     cookies = _cookies(scope)
     found = set()
     probe = HttpRequest()  # Django's own check of a signed cookie, on this cookie alone

@@ -61,6 +61,38 @@ class _LagCollector:
         yield from (events, seconds, up)
 
 
+class _OutboxCollector:
+    """The notifier's outbox depth (messages waiting to be sent), the age of the oldest, the messages given up,
+    and how far the notifier is behind the log; measured at scrape time (two indexed counts)."""
+
+    def collect(self):
+        from django.db.models import Count, Min
+        from django.utils import timezone
+
+        from events.store import get_store
+        from threadlog.notifications.models import OutboxMessage
+        from threadlog.notifications.notifier import checkpoint as notifier_checkpoint
+
+        try:
+            rows = dict(OutboxMessage.objects.filter(status__in=("pending", "failed")).values_list("status")
+                        .annotate(n=Count("id")).values_list("status", "n"))
+            oldest = OutboxMessage.objects.filter(status="pending").aggregate(m=Min("created_at"))["m"]
+            behind = max(0, get_store().head() - notifier_checkpoint())
+        except Exception as error:  # noqa: BLE001 - threadlog_database_up says why
+            log.warning("metrics: outbox not readable (%s)", error)
+            return
+        depth = GaugeMetricFamily("threadlog_outbox_depth", "E-mail messages in the outbox waiting to be sent")
+        depth.add_metric([], rows.get("pending", 0))
+        age = GaugeMetricFamily("threadlog_outbox_oldest_pending_seconds",
+                                "Age of the oldest message waiting to be sent (0 when none waits)")
+        age.add_metric([], max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0)
+        failed = GaugeMetricFamily("threadlog_outbox_failed", "Messages given up after their last attempt or bounced")
+        failed.add_metric([], rows.get("failed", 0))
+        lag = GaugeMetricFamily("threadlog_notifier_lag_events", "Events in the log the notifier has not decided on")
+        lag.add_metric([], behind)
+        yield from (depth, age, failed, lag)
+
+
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     denied = _authorised(request)
@@ -76,6 +108,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
         body = generate_latest(REGISTRY)
     lag = CollectorRegistry()
     lag.register(_LagCollector())
+    lag.register(_OutboxCollector())
     return HttpResponse(body + generate_latest(lag), content_type=CONTENT_TYPE_LATEST)
 
 
