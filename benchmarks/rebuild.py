@@ -15,7 +15,7 @@ Goal: >= 50,000 events/s.
 The rebuild timed is `threadlog projections rebuild`'s (projections.online: new tables while writes continue, a
 short lock for the switch); `--offline` times the one that holds the append lock throughout (projections.rebuild).
 `--threads T` spreads the events over T threads; `--rss` runs one more rebuild in a fresh process and reports its
-peak resident memory (and its render helper's), e.g. `--events 1000000 --threads 2000 --repeat 1 --rss`.
+peak resident memory, e.g. `--events 1000000 --threads 2000 --repeat 1 --rss`.
 `--writer` keeps a second process posting a comment every 20 ms (an append and its projection, in one write
 transaction, as the write path does) while the timed rebuilds run, and reports how long its writes took: the
 longest is the wait for the rebuild's switch.
@@ -179,7 +179,8 @@ def writer_child(db: str) -> None:
 
 
 def rss_child(db: str) -> None:
-    """One online rebuild of the log in `db`, in this fresh process: its peak resident memory, and its helper's."""
+    """One online rebuild of the log in `db`, in this fresh process: its peak resident memory. (Its render helpers
+    hold one batch at a time; RUSAGE_CHILDREN would report this process's size at their fork, not theirs.)"""
     from make_thread import sqlite_django
 
     sqlite_django(db, "rebuild")
@@ -192,8 +193,7 @@ def rss_child(db: str) -> None:
     rebuild_online(store)
     print(json.dumps({"events": store.head(), "seconds": round(time.monotonic() - t0, 1),
                       "rebuild_process_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                      "before_rebuild_mib": round(before / 1024, 1),
-                      "render_helper_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))
+                      "before_rebuild_mib": round(before / 1024, 1)}))
 
 
 if __name__ == "__main__":
