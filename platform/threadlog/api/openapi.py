@@ -114,6 +114,8 @@ def _content(schema: dict | None) -> dict:
 _POSTED = {"thread_closed": 409, "parent_deleted": 409, "parent_not_published": 409, "duplicate_comment": 409}
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("get", "/api/threads/{key}"): _op({200: _ref("Thread")}, {404: ["thread_not_found"]}),
+    ("get", "/api/threads/{key}/anchors"): _op(
+        {200: None}, {400: ["invalid_parameter"], 404: ["thread_not_found"], 503: ["busy"]}, [_AT]),
     ("get", "/api/threads/{key}/comments"): _op(
         {200: _obj(["comments", "next_cursor", "comment_count", "position"],
                    comments={"type": "array", "items": _ref("Comment")}, next_cursor={"type": ["string", "null"]},
@@ -271,6 +273,15 @@ def _error_response(codes: list[str]) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _anchor_on_top_level_only(content: dict[str, Any]) -> None:
+    """A reply inherits its parent's anchor: a body with both a parent_id and an anchor is refused (422), so the
+    document says so (JSON Schema `not`), and a schema-valid request is one the server accepts."""
+    content["schema"] = {"allOf": [content["schema"], {
+        "not": {"required": ["parent_id", "anchor"],
+                "properties": {"parent_id": {"type": "string"}, "anchor": {"type": "object"}}},
+        "description": "anchor is for top-level comments only: a reply (parent_id) inherits its parent's anchor"}]}
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, body in COMPONENTS.items():
@@ -295,13 +306,15 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                                          "description": "a retry with the same key changes nothing more"})
             if "requestBody" in op:
                 _string_rules(op["requestBody"]["content"]["application/json"]["schema"], components, seen)
+                if (method, path) == ("post", "/api/threads/{key}/comments"):
+                    _anchor_on_top_level_only(op["requestBody"]["content"]["application/json"])
             responses: dict[str, Any] = {}
-            ok = extra["ok"] or {int(s): None for s in op.get("responses", {}) if s.startswith("2")} or {200: None}
+            ok = extra["ok"] or {int(s): None for s in op.get("responses", {}) if str(s).startswith("2")} or {200: None}
             for status, body in ok.items():
                 if status == 304:
                     responses["304"] = {"description": "Not modified (If-None-Match)"}
                     continue
-                old = op.get("responses", {}).get(str(status), {})
+                old = op.get("responses", {}).get(str(status)) or op.get("responses", {}).get(status) or {}
                 responses[str(status)] = {"description": old.get("description") or "OK",
                                           **_content(body if body is not None else {"type": "object"})}
             errors = _generic_errors(method, path, op)
