@@ -394,7 +394,9 @@ def insert_rows(model, names: list[str], rows: Iterable, using: str = "default",
                 return
             it = iter(rows)  # psycopg builds its batch from a sequence
             chunk = list(islice(it, batch))
-            if len(chunk) >= COPY_MIN:
+            # COPY cannot run in pipeline mode (a post's projection writes travel together: projections.base)
+            piped = conn.connection.pgconn.pipeline_status != 0
+            if len(chunk) >= COPY_MIN and not piped:
                 with cur.copy(_copy_sql(model, tuple(names), table)) as copy:
                     for row in chain(chunk, it):
                         copy.write_row(row)
