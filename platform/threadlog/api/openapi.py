@@ -278,7 +278,7 @@ def _anchor_on_top_level_only(content: dict[str, Any]) -> None:
     document says so (JSON Schema `not`), and a schema-valid request is one the server accepts."""
     content["schema"] = {"allOf": [content["schema"], {
         "not": {"required": ["parent_id", "anchor"],
-                "properties": {"parent_id": {"type": "string"}, "anchor": {"type": "object"}}},
+                "properties": {"parent_id": {"type": "string", "minLength": 1}, "anchor": {"type": "object"}}},
         "description": "anchor is for top-level comments only: a reply (parent_id) inherits its parent's anchor"}]}
 
 
