@@ -180,3 +180,14 @@ def test_old_events_read_as_unanchored(api, key):
     comment = next(c for c in api.comments(key)["comments"] if c["id"] == old)
     assert comment["anchor"] is None
     assert verify(store) is None
+
+
+
+def test_position_hints_written_as_whole_numbers_with_a_point_are_integers(api, key):
+    """JSON has one kind of number: 16653.0 is the integer 16653 (as JSON Schema, and so the API document, say);
+    a fraction is refused."""
+    answer = post(api, key, anchor={"exact": "the passage", "start": 10.0, "end": 21.0})
+    assert answer.status_code == 201, answer.content
+    anchor = answer.json()["comment"]["anchor"]
+    assert (anchor["start"], anchor["end"]) == (10, 21)
+    assert post(api, key, anchor={"exact": "the passage", "start": 10.5}).status_code == 422

@@ -1,9 +1,9 @@
 """Request bodies: shape and size are checked here, before any handler runs."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt, StrictStr, field_validator
 
 from .constraints import NOT_BLANK
 
@@ -42,6 +42,14 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+def whole_number(value):
+    """JSON has one kind of number: 3600.0 is the integer 3600 (JSON Schema says so too); "3600" and true are not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeInt = Annotated[StrictInt, BeforeValidator(whole_number)]
+
+
 class AnchorIn(_Strict):
     """The passage a top-level comment is anchored to (inline feedback, docs/inline-feedback.md): a W3C
     TextQuoteSelector (`exact` with some context before and after), an optional TextPositionSelector hint
@@ -50,8 +58,8 @@ class AnchorIn(_Strict):
     exact: StrictStr = Field(min_length=1, max_length=1_000)
     prefix: StrictStr = Field(default="", max_length=64)
     suffix: StrictStr = Field(default="", max_length=64)
-    start: Optional[StrictInt] = Field(default=None, ge=0, le=10_000_000)
-    end: Optional[StrictInt] = Field(default=None, ge=0, le=10_000_000)
+    start: Optional[WholeInt] = Field(default=None, ge=0, le=10_000_000)
+    end: Optional[WholeInt] = Field(default=None, ge=0, le=10_000_000)
     container: Optional[StrictStr] = Field(default=None, max_length=100)
 
     _blank = field_validator("exact")(_not_blank)

@@ -2,18 +2,18 @@
 handle, answer; domain errors become 4xx through the API's exception handlers (threadlog.api.views)."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Optional
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from projections import queries, queue_queries
 from projections.thread import comment_json
 from threadlog.api import ratelimit
 from threadlog.api.cors import error_response
 from threadlog.api.identity import identify
-from threadlog.api.schemas import _Strict
+from threadlog.api.schemas import WholeInt, _Strict
 from threadlog.api.views import _idempotency_key, _int, _json, _key, _thread, _uuid
 from threadlog.commands import CommandError, handle
 
@@ -45,15 +45,10 @@ class ReportIn(_Strict):
     note: StrictStr = Field(default="", max_length=1000)
 
 
-def _whole(value):
-    """JSON has one kind of number: 3600.0 is the integer 3600 (JSON Schema says so too); "3600" and true are not."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 class BanIn(_Strict):
     comment_id: StrictStr = Field(max_length=36, json_schema_extra={"format": "uuid"})
     scope: StrictStr = Field(max_length=16, **_one_of(BAN_SCOPES))
-    duration_seconds: Optional[Annotated[StrictInt, BeforeValidator(_whole)]] = Field(default=None, le=10 * 365 * 24 * 3600,
+    duration_seconds: Optional[WholeInt] = Field(default=None, le=10 * 365 * 24 * 3600,
                                                   json_schema_extra={"anyOf": [
                                                       {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 24 * 3600},
                                                       {"type": "null"}]})
