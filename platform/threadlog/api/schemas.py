@@ -48,6 +48,9 @@ def whole_number(value):
 
 
 WholeInt = Annotated[StrictInt, BeforeValidator(whole_number)]
+# A character offset in the article's text. Stated whole: with the BeforeValidator pydantic writes ge/le, not
+# minimum/maximum, into the document.
+OFFSET_DOC = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 10_000_000}, {"type": "null"}]}
 
 
 class AnchorIn(_Strict):
@@ -58,8 +61,8 @@ class AnchorIn(_Strict):
     exact: StrictStr = Field(min_length=1, max_length=1_000)
     prefix: StrictStr = Field(default="", max_length=64)
     suffix: StrictStr = Field(default="", max_length=64)
-    start: Optional[WholeInt] = Field(default=None, ge=0, le=10_000_000)
-    end: Optional[WholeInt] = Field(default=None, ge=0, le=10_000_000)
+    start: Optional[WholeInt] = Field(default=None, ge=0, le=10_000_000, json_schema_extra=OFFSET_DOC)
+    end: Optional[WholeInt] = Field(default=None, ge=0, le=10_000_000, json_schema_extra=OFFSET_DOC)
     container: Optional[StrictStr] = Field(default=None, max_length=100)
 
     _blank = field_validator("exact")(_not_blank)
