@@ -35,7 +35,7 @@ from .base import THREAD_PROJECTOR, _set_checkpoint, apply_events, checkpoint
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .offload import Jobs, helper_for
 from .queue_models import Ban, QueueItem, Report
-from .rebuild import READ_MODELS, Frame, _no_cycle_collection, fold, frame_cuts
+from .rebuild import READ_MODELS, Frame, _no_cycle_collection, fold, forget_replaced_states, frame_cuts
 from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_write, insert_rows
 
 Progress = Callable[[int], None]
@@ -366,6 +366,7 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
                 head = page[-1].position
         stats.update(lock_wait_seconds=round(locked - waited, 3), lock_held_seconds=round(time.monotonic() - locked, 3),
                      applied_under_lock=head - applied)
+        forget_replaced_states()
         if shadow.sqlite:
             dropping = time.monotonic()
             shadow.drop_old()
