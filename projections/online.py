@@ -18,6 +18,7 @@ rebuilt rows equal what the live path writes; `projections verify` checks it, ag
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import heapq
 import re
@@ -69,6 +70,17 @@ def _exec(using: str, sql: str, params: Iterable = ()) -> list:
             return cur.fetchall()
         except Exception:  # a statement without rows (psycopg raises ProgrammingError)
             return []
+
+
+@contextlib.contextmanager
+def _without_secure_delete(using: str) -> Iterator[None]:
+    """SQLite's secure_delete off on this connection meanwhile (outside any transaction), then as it was."""
+    (was,), = _exec(using, "PRAGMA secure_delete")
+    _exec(using, "PRAGMA secure_delete = 0")
+    try:
+        yield
+    finally:
+        _exec(using, f"PRAGMA secure_delete = {int(was)}")
 
 
 def _sqlite_tables(using: str) -> list[Table]:
@@ -154,13 +166,23 @@ class Shadow:
     def drop_old(self) -> None:
         """SQLite, after the switch: the old tables' indexes dropped one per transaction, then the tables (freeing a
         table's pages holds the database's write lock for a moment that grows with the table; deleting its rows in
-        chunks first was ten times slower in all)."""
+        chunks first was ten times slower in all).
+
+        The indexes go without secure_delete (SQLite as Debian builds it zeroes every page it frees: a write to the
+        WAL and another at the checkpoint, for 40 % of the pages here). Their keys are ids, positions, ranks,
+        statuses, times and a body's tail: all in the log itself, where an erasure leaves them too; no index holds
+        an opened author name (the raw log keeps an erased person's bodies: docs/audit.md; were bodies ever sealed,
+        tl_comment_author_tail would have to be zeroed too). The tables, where the names are (comments, frames),
+        are dropped as the connection is set up to."""
         u = self.using
-        for t in self.tables:
-            for (index,) in _exec(u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
-                                     " AND sql IS NOT NULL", [t.live + OLD]):
+        indexes = [name for t in self.tables for (name,) in _exec(
+            u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+            [t.live + OLD])]
+        with _without_secure_delete(u):
+            for index in indexes:
                 with transaction.atomic(using=u):
                     _exec(u, f"DROP INDEX {_q(u, index)}")
+        for t in self.tables:
             with transaction.atomic(using=u):
                 _exec(u, f"DROP TABLE IF EXISTS {_q(u, t.live + OLD)}")
 
