@@ -113,12 +113,14 @@ def main() -> None:
         writer = subprocess.Popen([sys.executable, __file__, "--writer-child", "--db", db], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         writer.stdout.readline()  # ready
-    runs, switches = [], []
+    runs, switches, cpu = [], [], []
     for _ in range(repeat):
         t0 = time.monotonic()
+        before = _cpu()
         stats: dict = {}
         rebuild(store) if args.offline else rebuild(store, stats=stats)
         runs.append(time.monotonic() - t0)
+        cpu.append([round(b - a, 2) for a, b in zip(before, _cpu())])
         switches.append(stats)
     best, median = min(runs), statistics.median(runs)
     result = {
@@ -127,6 +129,8 @@ def main() -> None:
         "rebuild_best": round(head / best, 1), "rebuild_median": round(head / median, 1),
         "rebuild": "offline (append lock held)" if args.offline else "online (projections rebuild)",
         "rebuild_seconds": [round(r, 2) for r in runs],
+        # CPU seconds of each rebuild: [this process, its render helpers] (the A/B figure on a shared machine)
+        "rebuild_cpu_seconds": cpu,
         "switches": switches if not args.offline else None,
         "parts": {"read_log": round(head / read_s, 1), "replay_in_memory": round(head / replay_s, 1)},
         "rows": {"comments": CommentView.objects.count(), "frames": LiveFrame.objects.count()},
@@ -144,6 +148,13 @@ def main() -> None:
     if tmp:
         connections.close_all()
         tmp.cleanup()
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) so far of this process and of its children that have exited (the render helpers,
+    waited for when a rebuild ends; the --writer child is still running then, so it is not counted)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
 def writer_child(db: str) -> None:

@@ -32,7 +32,7 @@ from . import queue
 from .history_models import HistoryVersion
 from .queue import QUEUE_TYPES
 from .rebuild import with_hold
-from .state import CommentRow, MemoryState, ThreadRow
+from .state import CommentRow, MemoryState, ThreadRow, insert_rows
 from .thread import ERASED_BODY_HTML, apply, author_name
 
 KEEP_FROM = 1_000  # threads this long get their index kept up in the background; shorter ones on demand
@@ -100,7 +100,7 @@ def _stream(store: EventStore, key: str, after_version: int) -> Iterator[Recorde
         after_version = events[-1].stream_version
 
 
-_COLUMNS = "thread_key, comment_id, position, kind, depth, parent_id, root_id, row"
+_COLUMNS = ["thread_key", "comment_id", "position", "kind", "depth", "parent_id", "root_id", "row"]
 _THREAD_FIELDS = [f.name for f in fields(ThreadRow)]
 _STORED_FIELDS = [f.name for f in fields(CommentRow) if f.name != "author_name"]  # personal: opened when shown
 Version = tuple  # (thread_key, comment_id, position, kind, depth, parent_id, root_id, row)
@@ -154,9 +154,7 @@ def _write(store: EventStore, key: str, since: int, rows: list[Version]) -> bool
         if _head(key, store.using)[0] != since:
             _states.pop(key, None)
             return False
-        with store.connection.cursor() as cur:
-            cur.executemany(f"INSERT INTO threadlog_history_version ({_COLUMNS}) VALUES ({', '.join(['%s'] * 8)})",
-                            rows)
+        insert_rows(HistoryVersion, _COLUMNS, rows, store.using)  # executemany; COPY on PostgreSQL
     rows.clear()
     return True
 

@@ -18,6 +18,7 @@ rebuilt rows equal what the live path writes; `projections verify` checks it, ag
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import heapq
 import re
@@ -35,8 +36,9 @@ from .base import THREAD_PROJECTOR, _set_checkpoint, apply_events, checkpoint
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .offload import Jobs, helper_for
 from .queue_models import Ban, QueueItem, Report
-from .rebuild import READ_MODELS, Frame, _no_cycle_collection, fold, frame_cuts
+from .rebuild import READ_MODELS, Frame, _no_cycle_collection, fold, forget_replaced_states
 from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_write, insert_rows
+from .thread import frames_cut
 
 Progress = Callable[[int], None]
 
@@ -68,6 +70,17 @@ def _exec(using: str, sql: str, params: Iterable = ()) -> list:
             return cur.fetchall()
         except Exception:  # a statement without rows (psycopg raises ProgrammingError)
             return []
+
+
+@contextlib.contextmanager
+def _without_secure_delete(using: str) -> Iterator[None]:
+    """SQLite's secure_delete off on this connection meanwhile (outside any transaction), then as it was."""
+    (was,), = _exec(using, "PRAGMA secure_delete")
+    _exec(using, "PRAGMA secure_delete = 0")
+    try:
+        yield
+    finally:
+        _exec(using, f"PRAGMA secure_delete = {int(was)}")
 
 
 def _sqlite_tables(using: str) -> list[Table]:
@@ -153,13 +166,23 @@ class Shadow:
     def drop_old(self) -> None:
         """SQLite, after the switch: the old tables' indexes dropped one per transaction, then the tables (freeing a
         table's pages holds the database's write lock for a moment that grows with the table; deleting its rows in
-        chunks first was ten times slower in all)."""
+        chunks first was ten times slower in all).
+
+        The indexes go without secure_delete (SQLite as Debian builds it zeroes every page it frees: a write to the
+        WAL and another at the checkpoint, for 40 % of the pages here). Their keys are ids, positions, ranks,
+        statuses, times and a body's tail: all in the log itself, where an erasure leaves them too; no index holds
+        an opened author name (the raw log keeps an erased person's bodies: docs/audit.md; were bodies ever sealed,
+        tl_comment_author_tail would have to be zeroed too). The tables, where the names are (comments, frames),
+        are dropped as the connection is set up to."""
         u = self.using
-        for t in self.tables:
-            for (index,) in _exec(u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
-                                     " AND sql IS NOT NULL", [t.live + OLD]):
+        indexes = [name for t in self.tables for (name,) in _exec(
+            u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+            [t.live + OLD])]
+        with _without_secure_delete(u):
+            for index in indexes:
                 with transaction.atomic(using=u):
                     _exec(u, f"DROP INDEX {_q(u, index)}")
+        for t in self.tables:
             with transaction.atomic(using=u):
                 _exec(u, f"DROP TABLE IF EXISTS {_q(u, t.live + OLD)}")
 
@@ -222,9 +245,15 @@ def _write_frames(shadow: Shadow, frames: list[Frame]) -> None:
 
 
 def _stream_sizes(store: EventStore, head: int) -> list[tuple[str, int]]:
-    """Each stream's events up to `head`, in the order the streams began (one pass over the stream index)."""
+    """Each stream's events up to `head`, in the order the streams began (one pass over the stream index). A stream's
+    versions run 1..n, so its count is also its last version: the frames a pass keeps follow from it (`_cuts`)."""
     return _exec(store.using, "SELECT stream, COUNT(*) FROM threadlog_events WHERE position <= %s"
                               " GROUP BY stream ORDER BY MIN(position)", [head])
+
+
+def _cuts(sizes: list[tuple[str, int]]) -> dict[str, int]:
+    """rebuild.frame_cuts from the stream sizes already read (the same answer, without a second pass over the log)."""
+    return {stream: frames_cut(n) for stream, n in sizes}
 
 
 def _groups(sizes: list[tuple[str, int]], streams: set[str] | None = None) -> list[list[str] | None]:
@@ -248,7 +277,7 @@ def _groups(sizes: list[tuple[str, int]], streams: set[str] | None = None) -> li
 
 
 def _fold_pass(store: EventStore, shadow: Shadow, head: int, streams: list[str] | None,
-               erasures: list, progress: Progress | None) -> MemoryState:
+               erasures: list, progress: Progress | None, cuts: dict[str, int]) -> MemoryState:
     """Replay the events of `streams` (all: None) up to `head` and write their rows into the new tables."""
     using = store.using
     if streams is None:
@@ -260,7 +289,6 @@ def _fold_pass(store: EventStore, shadow: Shadow, head: int, streams: list[str] 
         own = (ev for ev in store.iter_for_projection(0, until=head, streams=streams) if ev.position not in erased_at)
         events = heapq.merge(own, erasures, key=lambda ev: ev.position)
         n_events = FOLD_EVENTS
-    cuts = frame_cuts(store, until=head)
     state = MemoryState(keys=KeyRing(using, preload=True))
     with helper_for(n_events) as helper:
         jobs = Jobs(state.keyring(), helper)
@@ -292,7 +320,7 @@ def _replace(shadow: Shadow, store: EventStore, head: int, streams: set[str]) ->
             _exec(u, f"DELETE FROM {_q(u, t[Ban])}")
         streams = streams | set(_ban_streams(store, head))
     for group in _groups(sizes, streams):
-        _fold_pass(store, shadow, head, group, erasures, None)
+        _fold_pass(store, shadow, head, group, erasures, None, _cuts(sizes))
 
 
 def _ban_streams(store: EventStore, head: int) -> list[str]:
@@ -337,11 +365,11 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
         shadow.drop(OLD)  # an earlier rebuild that stopped half-way (SQLite drops the old tables after the lock)
         shadow.create(head * 2 // 3)
         sizes = _stream_sizes(store, head)
-        groups = _groups(sizes)
+        groups, cuts = _groups(sizes), _cuts(sizes)
         erasures = _erasures(store, head, sizes) if groups != [None] else []  # one pass reads them in place
         stats.update(rebuilt_to=head, passes=len(groups), catch_up_rounds=0, catch_up_events=0)
         for group in groups:
-            _fold_pass(store, shadow, head, group, erasures, progress)
+            _fold_pass(store, shadow, head, group, erasures, progress, cuts)
             if len(groups) > 1:  # the cycle collector is off: free what the pass left (its state, the helper's)
                 gc.collect()
         shadow.build_indexes()
@@ -366,6 +394,7 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
                 head = page[-1].position
         stats.update(lock_wait_seconds=round(locked - waited, 3), lock_held_seconds=round(time.monotonic() - locked, 3),
                      applied_under_lock=head - applied)
+        forget_replaced_states()
         if shadow.sqlite:
             dropping = time.monotonic()
             shadow.drop_old()

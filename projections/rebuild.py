@@ -14,6 +14,7 @@ from events.store import EventStore, RecordedEvent
 from . import queue
 from .base import THREAD_PROJECTOR, _set_checkpoint, checkpoint
 from .queue import QUEUE_TYPES
+from .history_models import HistoryVersion
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .state import (COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, bulk_write, comment_row, insert_rows,
                     thread_row)
@@ -134,7 +135,10 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-READ_MODELS = (ThreadSnapshot, LiveFrame, VoteView, CommentView, ThreadView, *queue.MODELS)
+# The tables a rebuild replaces. The snapshots and the history index are left empty: each is a pure function of the
+# log that its keepers fill again on demand (projections.snapshots, projections.history_index), and what they held
+# was made by the rules a rebuild is there to replace.
+READ_MODELS = (ThreadSnapshot, HistoryVersion, LiveFrame, VoteView, CommentView, ThreadView, *queue.MODELS)
 
 
 @contextlib.contextmanager
@@ -178,7 +182,16 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
         with indexes_built_after(READ_MODELS, using):
             _write_replay(store, head, progress, helper)
         _set_checkpoint(head, THREAD_PROJECTOR, using)
+    forget_replaced_states()
     return head
+
+
+def forget_replaced_states() -> None:
+    """After a rebuild: this process's cached history-index states (made from the index it emptied) are forgotten.
+    Other processes find out by themselves (history_index: the index's head moved under them)."""
+    from . import history_index  # imports this module
+
+    history_index.forget_states()
 
 
 def _write_replay(store: EventStore, head: int, progress: Progress | None, helper: "Helper | None") -> None:

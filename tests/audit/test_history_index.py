@@ -92,6 +92,24 @@ def test_the_index_catches_up_from_where_it_stopped(live_db, key):
     assert history_index.rows_at(store, key, [ids["first"]], head - 1)[ids["first"]].body == "First, edited"
 
 
+@pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
+def test_a_rebuild_empties_the_index_and_it_is_made_again_on_demand(live_db, key, online):
+    """A rebuild replaces what the old rules made, the history index too (left for its keepers to fill again)."""
+    from projections.history_models import HistoryVersion
+    from projections.online import rebuild_online
+    from projections.rebuild import rebuild
+
+    ids = list(_story(key).values())
+    store = EventStore()
+    history_index.ensure(store, key)
+    before = {ev.position: history_index.rows_at(store, key, ids, ev.position) for ev in store.read_stream(key)}
+    assert HistoryVersion.objects.filter(thread_key=key).exists()
+    rebuild_online(store) if online else rebuild(store)
+    assert not HistoryVersion.objects.exists()
+    assert history_index.ensure(store, key) == len(before)  # from the start: no cached state survived
+    assert {p: history_index.rows_at(store, key, ids, p) for p in before} == before
+
+
 def test_the_page_shows_moderation_steps_with_their_reasons(staff, key):
     ids = _story(key)
     store = EventStore()

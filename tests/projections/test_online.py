@@ -121,3 +121,39 @@ def test_index_names_alternate_on_sqlite_and_an_offline_rebuild_restores_them(li
     rebuild(store)  # offline: in place, under their own names
     assert names() == own
     assert verify(store) is None
+
+
+def test_the_old_indexes_go_without_secure_delete_and_the_setting_is_restored(live_db, key, monkeypatch):
+    """SQLite: the old tables' indexes are dropped with secure_delete off (their keys are all in the raw log), the
+    tables (author names) as the connection is set up; the connection's setting is as it was afterwards."""
+    from django.db import connection
+
+    from events.store import EventStore
+
+    def secure_delete() -> int:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA secure_delete")
+            return cur.fetchone()[0]
+
+    dropped: list[tuple[str, int]] = []
+    real_exec = online._exec
+
+    def spying(using, sql, params=()):
+        if sql.startswith("DROP INDEX") or (sql.startswith("DROP TABLE") and "__old" in sql):
+            dropped.append((sql.split()[1], secure_delete()))
+        return real_exec(using, sql, params)
+
+    monkeypatch.setattr(online, "_exec", spying)
+    store = EventStore()
+    _thread(store, key)
+    online.rebuild_online(store)  # the old tables now hold rows
+    for setting in (1, 0):
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA secure_delete = {setting}")
+        dropped.clear()
+        online.rebuild_online(store)
+        assert {kind for kind, _ in dropped} == {"INDEX", "TABLE"}
+        assert all(value == 0 for kind, value in dropped if kind == "INDEX")
+        assert all(value == setting for kind, value in dropped if kind == "TABLE")
+        assert secure_delete() == setting
+    assert verify(store) is None
