@@ -134,3 +134,6 @@ application = ProtocolTypeRouter(
         "websocket": EmbedOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+if os.environ.get("THREADLOG_SERVER"):
+    server_tuning.freeze_startup_heap()
