@@ -119,6 +119,7 @@ if os.environ.get("THREADLOG_SERVER"):  # under `threadlog serve`
     from threadlog.serving import expensive  # noqa: E402
 
     server_tuning.skip_form_parsing()
+    server_tuning.skip_twisted_access_log()
     expensive.start()
     if (_db_file := sqlite_file(settings.DATABASES["default"])) is not None:
         server_tuning.WalCheckpointer(_db_file).start()
