@@ -154,9 +154,11 @@ def _recent(text: str) -> str:
 
 
 def prepare(text: str) -> None:
-    if _elsewhere is not None and not _renders_as_plain(text):
+    if _renders_as_plain(text):
+        return  # rendered directly (render_body) when projected: nothing to keep
+    if _elsewhere is not None:
         html = _elsewhere(text)
         if html is not None:
             _ahead[text] = html  # taken by the call below, if the text is not among the recent renders already
-    render_markdown(text)
+    _recent(text)
     _ahead.pop(text, None)
