@@ -3,14 +3,16 @@
 markdown-it-py is pure Python: on the write thread it held the interpreter lock for about a fifth of a
 millisecond per Markdown post (a tenth of the server's Python per post), time in which the event loop and every
 other thread of the process waited. With 8 clients posting, the process's interpreter lock is what limits a
-server on SQLite (the loop thread and the write thread take turns holding it), while a core is left over. Under
-`threadlog serve` (`threadlog.asgi`) a write thread hands the body to this process instead and waits for the
+server on SQLite (the loop thread and the write thread take turns holding it), while a core may be left over. Under
+`threadlog serve` with MARKDOWN_PROCESS=on (`threadlog.asgi`) a write thread hands the body to this process and waits for the
 HTML without the lock (a blocking read); the projection then finds it among `projections.markdown`'s recent
 renders, as it did when the write thread rendered the body ahead of the append lock.
 
 The helper is optional: if it is busy (another write thread is using it), cannot start, or fails, the body is
 rendered on the calling thread as before. Its output is the same function's (`render_markdown_sanitised`), so
-where a body was rendered never changes its HTML. MARKDOWN_PROCESS=off turns it off.
+where a body was rendered never changes its HTML. MARKDOWN_PROCESS=on turns it on; it is off by default: on the
+loaded shared machine it was measured, the helper's CPU per post (0.3-0.5 ms) exceeded what it took off the
+server process, and no gain in posts per second showed (docs/benchmarks.md).
 
 Protocol (`python -m threadlog.serving.markdown_process PARENT_PID`): one JSON string per line on stdin (the
 Markdown source), one JSON string per line on stdout (its HTML). The child imports projections.markdown only
