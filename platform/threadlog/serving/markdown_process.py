@@ -3,10 +3,10 @@
 markdown-it-py is pure Python: on the write thread it held the interpreter lock for about a fifth of a
 millisecond per Markdown post (a tenth of the server's Python per post), time in which the event loop and every
 other thread of the process waited. With 8 clients posting, the process's interpreter lock is what limits a
-server on SQLite (the loop thread and the write thread take turns holding it), while a core may be left over. Under
-`threadlog serve` with MARKDOWN_PROCESS=on (`threadlog.asgi`) a write thread hands the body to this process and waits for the
-HTML without the lock (a blocking read); the projection then finds it among `projections.markdown`'s recent
-renders, as it did when the write thread rendered the body ahead of the append lock.
+server on SQLite (the loop thread and the write thread take turns holding it), while a core may be left over.
+Under `threadlog serve` with MARKDOWN_PROCESS=on (`threadlog.asgi`) a write thread hands the body to this process
+and waits for the HTML without the lock (a blocking read); the projection then finds it among
+`projections.markdown`'s recent renders, as it did when the write thread rendered the body ahead of the lock.
 
 The helper is optional: if it is busy (another write thread is using it), cannot start, or fails, the body is
 rendered on the calling thread as before. Its output is the same function's (`render_markdown_sanitised`), so
