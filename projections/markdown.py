@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 import nh3
 from markdown_it import MarkdownIt
@@ -121,18 +122,43 @@ def render_markdown_sanitised(text: str) -> str:
     return _CLEANER.clean(_MD.render(_shallow(text)))
 
 
+def _renders_as_plain(text: str) -> bool:
+    return _plain_looking(text) and "\x00" not in text and "\ufeff" not in text
+
+
 def render_markdown(text: str) -> str:
-    if _plain_looking(text) and "\x00" not in text and "\ufeff" not in text:
+    if _renders_as_plain(text):
         return render_body(text)
     return _recent(text)
+
+
+# Where `prepare` may have a body rendered instead of on the calling thread: a function returning the HTML of
+# render_markdown_sanitised(text), or None for "do it yourself" (`use_renderer`; threadlog's server sets one).
+_elsewhere: Callable[[str], str | None] | None = None
+_ahead: dict[str, str] = {}  # rendered elsewhere, on its way into `_recent`
+
+
+def use_renderer(render: Callable[[str], str | None] | None) -> None:
+    """Have `prepare` render Markdown bodies with `render` (None: on the calling thread again). It must give
+    render_markdown_sanitised's output, or None."""
+    global _elsewhere
+    _elsewhere = render
 
 
 @lru_cache(maxsize=256)
 def _recent(text: str) -> str:
     """The last bodies rendered: a write renders its body before it takes the append lock (`prepare`), and the
     projection, under the lock, finds it here (a long Markdown body takes tenths of a second)."""
-    return render_markdown_sanitised(text)
+    html = _ahead.pop(text, None)
+    return render_markdown_sanitised(text) if html is None else html
 
 
 def prepare(text: str) -> None:
-    render_markdown(text)
+    if _renders_as_plain(text):
+        return  # rendered directly (render_body) when projected: nothing to keep
+    if _elsewhere is not None:
+        html = _elsewhere(text)
+        if html is not None:
+            _ahead[text] = html  # taken by the call below, if the text is not among the recent renders already
+    _recent(text)
+    _ahead.pop(text, None)

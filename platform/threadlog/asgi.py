@@ -119,7 +119,13 @@ if os.environ.get("THREADLOG_SERVER"):  # under `threadlog serve`
     from threadlog.serving import expensive  # noqa: E402
 
     server_tuning.skip_form_parsing()
+    server_tuning.skip_twisted_access_log()
     expensive.start()
+    if settings.THREADLOG["MARKDOWN_PROCESS"]:
+        from projections.markdown import use_renderer  # noqa: E402
+        from threadlog.serving.markdown_process import MarkdownProcess  # noqa: E402
+
+        use_renderer(MarkdownProcess().start().render)
     if (_db_file := sqlite_file(settings.DATABASES["default"])) is not None:
         server_tuning.WalCheckpointer(_db_file).start()
 
@@ -134,3 +140,6 @@ application = ProtocolTypeRouter(
         "websocket": EmbedOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+if os.environ.get("THREADLOG_SERVER"):
+    server_tuning.freeze_startup_heap()

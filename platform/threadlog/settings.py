@@ -200,6 +200,9 @@ THREADLOG = {
     # that one waits for the disk or the network while another holds the append lock (events/early_release.py).
     "WRITE_THREADS": int(os.environ.get("WRITE_THREADS") or (4 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 1)),
     "HISTORY_PROCESSES": int(os.environ.get("HISTORY_PROCESSES", "1")),
+    # Markdown bodies of writes rendered in a helper process, off the interpreter lock (serving.markdown_process):
+    # off by default until a quiet machine shows it pays (docs/benchmarks.md, "The loop's stalls").
+    "MARKDOWN_PROCESS": os.environ.get("MARKDOWN_PROCESS", "off").strip().lower() == "on",
     "EXPENSIVE_QUEUE": int(os.environ.get("EXPENSIVE_QUEUE", "4")),
     # A file the server rewrites each second with the event loop's worst stall (threadlog.serving.loopwatch).
     "LOOP_WATCH_FILE": os.environ.get("LOOP_WATCH_FILE", ""),

@@ -54,6 +54,9 @@ def notify(args: argparse.Namespace) -> int:
     else:
         print(started, file=sys.stderr, flush=True)
     follower = runner.Runner(poll=args.interval)
+    from threadlog.server_tuning import freeze_heap
+
+    freeze_heap()  # a long-lived process: full collections need not walk Django's start-up objects every time
     signal.signal(signal.SIGTERM, lambda *_: follower.request_stop())  # finish the message in flight, then end
     try:
         follower.follow()

@@ -35,6 +35,9 @@ def init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     django.setup(set_prefix=False)
+    from threadlog.server_tuning import freeze_heap
+
+    freeze_heap()  # full collections need not walk Django's start-up objects (threadlog.server_tuning)
     threading.Thread(target=_keep_snapshots, name="snapshot-keeper", daemon=True).start()
 
 
