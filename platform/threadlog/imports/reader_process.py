@@ -1,7 +1,8 @@
 """Read (parse and convert) an export in a second process while this one plans, appends and projects.
 
 Reading is a quarter of an import's work and depends on nothing in the database, like a rebuild's rendering
-(projections.offload). `python -m threadlog.imports.reader_process PATH FORMAT SITE_URL` reads the file and
+(projections.offload). `python -m threadlog.imports.reader_process PATH FORMAT SITE_URL HELD` (HELD: 1 when unapproved comments are
+imported as pending, plan.held_possible) reads the file and
 writes pickled batches of SourceThreads to its stdout, then what it counted; the pipe's buffer keeps it at most
 a few batches ahead, so memory stays bounded. Only the command line uses it (a file on disk, a fresh process);
 the admin upload reads in its own process.
@@ -22,12 +23,13 @@ BATCH = 50  # threads per message
 
 
 def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
-                       progress: Callable[[int], None] | None) -> Iterator[SourceThread]:
+                       progress: Callable[[int], None] | None, *, held_possible: bool) -> Iterator[SourceThread]:
     """The threads of `path` as the reader process sends them; its counts are added to `tally` at the end.
     Raises ImportFileError with the reader's own message when the file cannot be read."""
     platform_dir = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [platform_dir, os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "threadlog.imports.reader_process", str(path), fmt, site_url],
+    proc = subprocess.Popen([sys.executable, "-m", "threadlog.imports.reader_process", str(path), fmt, site_url,
+                             "1" if held_possible else "0"],
                             stdout=subprocess.PIPE, env=env)
     try:
         while True:
@@ -53,7 +55,7 @@ def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
         proc.stdout.close()
 
 
-def _main(path: str, fmt: str, site_url: str) -> None:
+def _main(path: str, fmt: str, site_url: str, held: str) -> None:
     from .reading import Counting, prepared, read_threads
 
     out = sys.stdout.buffer
@@ -63,7 +65,8 @@ def _main(path: str, fmt: str, site_url: str) -> None:
         reader = io.BufferedReader(counting, 1 << 16)
         batch: list[SourceThread] = []
         try:
-            for thread in prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url):
+            for thread in prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url, tally=tally,
+                                   held_possible=held == "1"):
                 batch.append(thread)
                 if len(batch) >= BATCH:
                     pickle.dump(("threads", batch, counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
@@ -80,4 +83,4 @@ def _main(path: str, fmt: str, site_url: str) -> None:
 
 
 if __name__ == "__main__":
-    _main(*sys.argv[1:4])
+    _main(*sys.argv[1:5])

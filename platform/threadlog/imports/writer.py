@@ -22,7 +22,7 @@ from projections.state import THREAD_FIELDS, ThreadRow, thread_from_values
 from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
 
 from .model import ImportFileError, SourceThread, Tally
-from .plan import decide_thread
+from .plan import decide_thread, held_possible
 from .reader_process import threads_from_child
 from .reading import Counting, Progress, detect, prepared, read_threads
 
@@ -165,8 +165,10 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     try:
         with _larger_sqlite_cache(store), store.write_transaction():
             project_pending(store)  # the read model must hold every event: the import decides against it
-            sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress) if read_elsewhere
-                       else prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url))
+            held = held_possible()
+            sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress, held_possible=held)
+                       if read_elsewhere else prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url,
+                                                       tally=tally, held_possible=held))
             for batch in _batches(sources):
                 import_batch(batch)
             if dry_run:
