@@ -14,10 +14,11 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 from events.imported import ThreadOpened, VotesImported
-from events.sealing import seal_with
+from events.sealing import derived_key, seal_with, seal_with_aead
 from events.types import Event, UnknownEventType, event_class
 
 from .model import SourceComment, SourceThread, Status, Tally, comment_uuid
@@ -40,6 +41,24 @@ def author_id(fmt: str, name: str, email: str) -> str:
 def _person(fmt: str, who: str) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"{fmt}\n{who}".encode(), hashlib.sha256).hexdigest()
     return f"import:{digest[:24]}"
+
+
+class Sealer:
+    """Seals authors' names and e-mails for one import. Not events.sealing's process-wide cache of AES contexts
+    (65,536 of about 2.4 KB each: an import of many authors filled it, and its memory grew with the file): the
+    derived keys of every author met (32 bytes each) and the contexts of the last CONTEXTS used."""
+
+    CONTEXTS = 2048
+
+    def __init__(self) -> None:
+        self._derived: dict[str, bytes] = {}
+        self._context = functools.lru_cache(maxsize=self.CONTEXTS)(AESGCM)
+
+    def __call__(self, key: str, person: str, fields: dict[str, Any]) -> str:
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derived[key] = derived_key(key)
+        return seal_with_aead(self._context(derived), person, fields)
 
 
 def _held(comment_id: str) -> Event | None:
@@ -82,7 +101,7 @@ class Decided:
     authors at once."""
 
     people: set[str]
-    plan: Callable[[dict[str, str]], ThreadPlan]
+    plan: Callable[..., ThreadPlan]  # (keys, seal=seal_with)
 
 
 def held_possible() -> bool:
@@ -106,13 +125,13 @@ def decide_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, exi
     people = {c.id: "import:deleted" if c.status is Status.TRASH else author_id(fmt, c.author_name, c.author_email)
               for c in new}
     result.authors.update(people.values())
-    return Decided(set(people.values()), lambda keys: _events(result, thread, new, ids, people, keys,
-                                                              fmt=fmt, key=key, actor=actor, tally=tally))
+    return Decided(set(people.values()), lambda keys, seal=seal_with: _events(
+        result, thread, new, ids, people, keys, seal, fmt=fmt, key=key, actor=actor, tally=tally))
 
 
 def _events(result: ThreadPlan, thread: SourceThread, new: list[SourceComment], ids: dict[str, str],
-            people: dict[str, str], keys: dict[str, str], *, fmt: str, key: str, actor: str,
-            tally: Tally) -> ThreadPlan:
+            people: dict[str, str], keys: dict[str, str], seal: Callable[[str, str, dict[str, Any]], str], *,
+            fmt: str, key: str, actor: str, tally: Tally) -> ThreadPlan:
     votes: list[tuple[str, int, int]] = []
     # The newest versions (their added fields keep their defaults: a plain-text body), as the live path writes
     # them: a rebuild upcasts older rows, and its live frames must equal the ones stored now.
@@ -123,7 +142,7 @@ def _events(result: ThreadPlan, thread: SourceThread, new: list[SourceComment], 
         placeholder = c.status is Status.TRASH
         name = c.author_name[:MAX_NAME] or ANONYMOUS
         fields = {"name": "", "email": None} if placeholder else {"name": name, "email": c.author_email or None}
-        sealed = seal_with(keys[person], person, fields)
+        sealed = seal(keys[person], person, fields)
         result.names[sealed] = fields["name"]
         result.add(CommentPosted(comment_id=cid, body="" if placeholder else c.body, author_id=person,
                                  parent_id=(ids.get(p) or comment_uuid(fmt, key, p)) if p is not None else None,
