@@ -1,14 +1,15 @@
 """Read (parse and convert) an export in a second process while this one plans, appends and projects.
 
 Reading is a quarter of an import's work and depends on nothing in the database, like a rebuild's rendering
-(projections.offload). `python -m threadlog.imports.reader_process PATH FORMAT SITE_URL HELD` (HELD: 1 when unapproved comments are
-imported as pending, plan.held_possible) reads the file and
-writes pickled batches of SourceThreads to its stdout, then what it counted; the pipe's buffer keeps it at most
-a few batches ahead, so memory stays bounded. Only the command line uses it (a file on disk, a fresh process);
+(projections.offload). `python -m threadlog.imports.reader_process PATH FORMAT SITE_URL HELD` (HELD: 1 when
+unapproved comments are imported as pending, plan.held_possible) reads the file and writes pickled batches of
+SourceThreads to its stdout, then what it counted; the pipe's buffer (PIPE_BYTES) keeps it at most a few
+batches ahead, so memory stays bounded. Only the command line uses it (a file on disk, a fresh process);
 the admin upload reads in its own process.
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import pickle
@@ -19,7 +20,8 @@ from typing import Callable, Iterator
 
 from .model import ImportFileError, SourceThread, Tally
 
-BATCH = 50  # threads per message
+BATCH = 50  # threads per message (about 1,000 comments, 200 KB pickled)
+PIPE_BYTES = 1 << 20  # the pipe's buffer: the reader may run a few messages ahead (Linux allows 1 MiB unprivileged)
 
 
 def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
@@ -31,6 +33,12 @@ def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
     proc = subprocess.Popen([sys.executable, "-m", "threadlog.imports.reader_process", str(path), fmt, site_url,
                              "1" if held_possible else "0"],
                             stdout=subprocess.PIPE, env=env)
+    try:
+        # With the default 64 KiB the reader blocked on every message until this process read it, then had to
+        # be scheduled again: on a busy machine the importing process spent seconds waiting for it.
+        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # a lower fs.pipe-max-size: the default buffer works, only slower
+        pass
     try:
         while True:
             try:

@@ -2,8 +2,8 @@
 
 All or nothing per file: every append happens inside a single write transaction, so a file that turns out to be
 malformed or truncated halfway (or a dry run) rolls back and leaves nothing behind. The append lock is held for
-the whole import (writers wait, as they do during a rebuild): about 20 s for 100,000 comments
-(benchmarks/import.py).
+the whole import (writers wait, as they do during a rebuild): about 15-25 s for 100,000 comments on SQLite,
+depending on the machine's load (benchmarks/import.py).
 """
 from __future__ import annotations
 
@@ -79,14 +79,17 @@ def _batches(sources: Iterable[SourceThread]) -> Iterator[list[SourceThread]]:
         yield batch
 
 
-IMPORT_CACHE_KIB = int(os.environ.get("IMPORT_SQLITE_CACHE_MIB", "256")) * 1024
+IMPORT_CACHE_KIB = int(os.environ.get("IMPORT_SQLITE_CACHE_MIB", "64")) * 1024
 
 
 @contextlib.contextmanager
 def _larger_sqlite_cache(store: EventStore) -> Iterator[None]:
     """On SQLite, let this connection cache more pages while the import's one transaction runs (then as before):
     its inserts go to indexes of random ids (events, comments), and once those outgrow the cache every insert
-    reads pages back. Memory is only taken as pages are used."""
+    reads pages back. Memory is only taken as pages are used. 64 MiB holds those indexes of a 100,000-comment
+    import (about 35 MB); the rows themselves are appended and not read again, so a larger cache only held
+    them until the commit (256 MiB did: the import's peak memory grew with the file up to that size, for no
+    measurable time; docs/benchmarks.md)."""
     conn = connections[store.using]
     if conn.vendor != "sqlite":
         yield
