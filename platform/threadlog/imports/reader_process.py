@@ -15,12 +15,30 @@ import os
 import pickle
 import subprocess
 import sys
+from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .model import ImportFileError, SourceThread, Tally
+from .model import ImportFileError, SourceComment, SourceThread, Tally
 
 BATCH = 50  # threads per message (about 1,000 comments, 200 KB pickled)
+_COMMENT = attrgetter(*(f.name for f in fields(SourceComment)))
+_THREAD_FIELDS = tuple(f.name for f in fields(SourceThread) if f.name != "comments")
+_THREAD = attrgetter(*_THREAD_FIELDS)
+
+
+def _pack(threads: list[SourceThread]) -> list[tuple]:
+    """Threads as plain tuples: a slotted dataclass pickles through a Python function per object, and a tuple
+    costs half as much to write and to read (100,000 comments: about half a second saved in all)."""
+    return [(_THREAD(t), [_COMMENT(c) for c in t.comments]) for t in threads]
+
+
+def _unpack(packed: list[tuple]) -> list[SourceThread]:
+    return [SourceThread(**dict(zip(_THREAD_FIELDS, head)), comments=[SourceComment(*c) for c in comments])
+            for head, comments in packed]
+
+
 PIPE_BYTES = 1 << 20  # the pipe's buffer: the reader may run a few messages ahead (Linux allows 1 MiB unprivileged)
 
 
@@ -49,7 +67,7 @@ def threads_from_child(path: str, fmt: str, site_url: str, tally: Tally,
             if progress is not None:
                 progress(read)
             if kind == "threads":
-                yield from payload
+                yield from _unpack(payload)
             elif kind == "error":
                 raise ImportFileError(payload)
             else:  # "done": what the reader counted
@@ -77,14 +95,14 @@ def _main(path: str, fmt: str, site_url: str, held: str) -> None:
                                    held_possible=held == "1"):
                 batch.append(thread)
                 if len(batch) >= BATCH:
-                    pickle.dump(("threads", batch, counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(("threads", _pack(batch), counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
                     batch = []
         except ImportFileError as exc:
             pickle.dump(("error", str(exc), counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
             out.flush()
             return
         if batch:
-            pickle.dump(("threads", batch, counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
+            pickle.dump(("threads", _pack(batch), counting.read_bytes), out, pickle.HIGHEST_PROTOCOL)
         pickle.dump(("done", {"skipped": dict(tally.skipped), "notes": dict(tally.notes)}, counting.read_bytes), out,
                     pickle.HIGHEST_PROTOCOL)
     out.flush()
