@@ -62,6 +62,7 @@ class SourceThread:
     created_at: str | None = None
     comments: list[SourceComment] = field(default_factory=list)
     key: str = ""  # our thread key for its URL (reading.prepared)
+    ordered: bool = False  # `comments` are the ones to post, in order, parents resolved (order.order_thread)
 
 
 @dataclass

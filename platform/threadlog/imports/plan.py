@@ -1,12 +1,8 @@
 """What one source thread becomes: the decisions every format shares, and the events they produce.
 
-- Spam, pingbacks/trackbacks and (until moderation exists) unapproved comments are skipped, each counted with
-  its reason. Once moderation's `CommentHeld` event is registered, unapproved comments are imported as pending
-  instead: `_held` builds that event and nothing else changes.
-- A deleted comment is kept as a placeholder (posted, then deleted) where a kept comment replies to it, else
-  skipped. A reply whose parent is not in the file (or was skipped) becomes a top-level comment.
-- Comments are posted oldest first, a parent always before its replies whatever order the file lists them in,
-  so the time sorts (by position) are the source's.
+- Which comments are kept, under which parent and in what order: order.py (no database needed, so the reader
+  process decides it). Once moderation's `CommentHeld` event is registered, unapproved comments are imported
+  as pending instead of skipped: `_held` builds that event and nothing else changes.
 - Each comment's id is derived from the source's (uuid5 of format, thread key and source id): a comment
   already imported is recognised by it and never posted twice.
 """
@@ -18,33 +14,51 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 from events.imported import ThreadOpened, VotesImported
-from events.sealing import seal_with
+from events.sealing import derived_key, seal_with, seal_with_aead
 from events.types import Event, UnknownEventType, event_class
 
 from .model import SourceComment, SourceThread, Status, Tally, comment_uuid
+from .order import order_thread
 
 MAX_NAME = 64  # the read model's author_name column
 MAX_TITLE = 300
 ANONYMOUS = "Anonymous"
 DELETED_REASON = "deleted before the import"
 HELD_REASON = "premoderation"  # moderation's reason for a comment held before anyone saw it
-SKIP_REASONS = {
-    Status.SPAM: "spam",
-    Status.PINGBACK: "pingbacks and trackbacks",
-    Status.PENDING: "unapproved (no moderation)",
-}
 
 
-@functools.lru_cache(maxsize=65536)
 def author_id(fmt: str, name: str, email: str) -> str:
     """One pseudonymous person per source author (by e-mail, else name): their key seals their name and e-mail,
     and erasing that person erases every comment of theirs. Keyed with SECRET_KEY, so the id reveals nothing."""
-    who = f"email:{email.lower()}" if email else f"name:{name}" if name else "anonymous"
+    return _person(fmt, f"email:{email.lower()}" if email else f"name:{name}" if name else "anonymous")
+
+
+@functools.lru_cache(maxsize=65536)  # by who the author is (an author writes under several names): few misses
+def _person(fmt: str, who: str) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"{fmt}\n{who}".encode(), hashlib.sha256).hexdigest()
     return f"import:{digest[:24]}"
+
+
+class Sealer:
+    """Seals authors' names and e-mails for one import. Not events.sealing's process-wide cache of AES contexts
+    (65,536 of about 2.4 KB each: an import of many authors filled it, and its memory grew with the file): the
+    derived keys of every author met (32 bytes each) and the contexts of the last CONTEXTS used."""
+
+    CONTEXTS = 2048
+
+    def __init__(self) -> None:
+        self._derived: dict[str, bytes] = {}
+        self._context = functools.lru_cache(maxsize=self.CONTEXTS)(AESGCM)
+
+    def __call__(self, key: str, person: str, fields: dict[str, Any]) -> str:
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derived[key] = derived_key(key)
+        return seal_with_aead(self._context(derived), person, fields)
 
 
 def _held(comment_id: str) -> Event | None:
@@ -87,96 +101,36 @@ class Decided:
     authors at once."""
 
     people: set[str]
-    plan: Callable[[dict[str, str]], ThreadPlan]
+    plan: Callable[..., ThreadPlan]  # (keys, seal=seal_with)
+
+
+def held_possible() -> bool:
+    """Whether unapproved comments can be imported as pending (moderation's CommentHeld is registered)."""
+    return _held("00000000-0000-0000-0000-000000000000") is not None
 
 
 def decide_thread(thread: SourceThread, *, key: str, fmt: str, opened: bool, existing: set[str], actor: str,
                   tally: Tally) -> Decided:
-    """plan_thread in two steps (Decided)."""
-    held_possible = _held("00000000-0000-0000-0000-000000000000") is not None
-    by_id: dict[str, SourceComment] = {}
-    for c in thread.comments:
-        if c.id in by_id:
-            tally.note("comments listed twice in the file: the last one kept")
-        by_id[c.id] = c
-
-    def dropped(c: SourceComment) -> str | None:
-        if c.status is Status.PENDING and held_possible:
-            return None
-        return SKIP_REASONS.get(c.status)
-
-    kept: dict[str, SourceComment] = {}
-    for c in by_id.values():
-        reason = dropped(c)
-        if reason:
-            tally.skip(reason)
-        elif c.status is not Status.TRASH:
-            kept[c.id] = c
-    parent_of: dict[str, str | None] = {}
-
-    def parent(c: SourceComment) -> str | None:
-        """The source parent this comment hangs under here (None: top level)."""
-        if c.id in parent_of:
-            return parent_of[c.id]
-        p = c.parent_id
-        if p is not None and (p == c.id or p not in by_id or dropped(by_id[p])):
-            tally.note("replies whose parent is missing or skipped: made top-level")
-            p = None
-        parent_of[c.id] = p
-        return p
-
-    # Deleted comments that live comments reply to (at any depth) stay, as placeholders.
-    for c in list(kept.values()):
-        seen = {c.id}
-        p = parent(c)
-        while p is not None and p not in kept:
-            if p in seen:  # a cycle of parents in the file: broken at this comment
-                parent_of[c.id] = None
-                tally.note("replies in a cycle of parents: made top-level")
-                break
-            seen.add(p)
-            kept[p] = by_id[p]  # a TRASH comment with a live descendant
-            p = parent(by_id[p])
-    for c in by_id.values():
-        if c.status is Status.TRASH and c.id not in kept:
-            tally.skip("deleted (no replies to keep)")
-    # Break cycles among kept comments too (each walk above stops at a kept ancestor).
-    order = sorted(kept.values(), key=lambda c: (c.created_at, c.order))
+    """plan_thread in two steps (Decided). A thread not yet ordered (order.order_thread: the reader process
+    orders the file's threads) is ordered here."""
+    order_thread(thread, held_possible=held_possible(), tally=tally)
+    posting = thread.comments
     result = ThreadPlan(key)
     if not opened:
-        first = min(t for t in (thread.created_at, order[0].created_at if order else None) if t) or ""
+        first = min(t for t in (thread.created_at, min((c.created_at for c in posting), default=None)) if t) or ""
         result.add(ThreadOpened(key=key, title=thread.title[:MAX_TITLE], url=thread.url), first, thread.id, fmt)
-    done: set[str] = set()
-    posting: list[SourceComment] = []
-
-    def emit(c: SourceComment) -> None:
-        chain = []
-        node: SourceComment | None = c
-        while node is not None and node.id not in done and node.id not in {n.id for n in chain}:
-            chain.append(node)
-            p = parent(node)
-            node = kept.get(p) if p is not None else None
-        if node is not None and node.id not in done:  # a cycle: the oldest in the chain goes top level
-            parent_of[chain[-1].id] = None
-            tally.note("replies in a cycle of parents: made top-level")
-        for n in reversed(chain):
-            done.add(n.id)
-            posting.append(n)
-
-    for c in order:
-        emit(c)
     ids = {c.id: c.uid or comment_uuid(fmt, key, c.id) for c in posting}
     new = [c for c in posting if ids[c.id] not in existing]
     tally.already_imported += len(posting) - len(new)
     people = {c.id: "import:deleted" if c.status is Status.TRASH else author_id(fmt, c.author_name, c.author_email)
               for c in new}
     result.authors.update(people.values())
-    return Decided(set(people.values()), lambda keys: _events(result, thread, new, ids, people, parent, keys,
-                                                              fmt=fmt, key=key, actor=actor, tally=tally))
+    return Decided(set(people.values()), lambda keys, seal=seal_with: _events(
+        result, thread, new, ids, people, keys, seal, fmt=fmt, key=key, actor=actor, tally=tally))
 
 
 def _events(result: ThreadPlan, thread: SourceThread, new: list[SourceComment], ids: dict[str, str],
-            people: dict[str, str], parent: Callable[[SourceComment], str | None], keys: dict[str, str], *,
+            people: dict[str, str], keys: dict[str, str], seal: Callable[[str, str, dict[str, Any]], str], *,
             fmt: str, key: str, actor: str, tally: Tally) -> ThreadPlan:
     votes: list[tuple[str, int, int]] = []
     # The newest versions (their added fields keep their defaults: a plain-text body), as the live path writes
@@ -184,11 +138,11 @@ def _events(result: ThreadPlan, thread: SourceThread, new: list[SourceComment], 
     CommentPosted, CommentDeleted = event_class("CommentPosted"), event_class("CommentDeleted")
     for c in new:
         cid, person = ids[c.id], people[c.id]
-        p = parent(c)
+        p = c.parent_id
         placeholder = c.status is Status.TRASH
         name = c.author_name[:MAX_NAME] or ANONYMOUS
         fields = {"name": "", "email": None} if placeholder else {"name": name, "email": c.author_email or None}
-        sealed = seal_with(keys[person], person, fields)
+        sealed = seal(keys[person], person, fields)
         result.names[sealed] = fields["name"]
         result.add(CommentPosted(comment_id=cid, body="" if placeholder else c.body, author_id=person,
                                  parent_id=(ids.get(p) or comment_uuid(fmt, key, p)) if p is not None else None,

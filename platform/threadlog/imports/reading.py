@@ -9,7 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 from projections.render import render
 
 from . import disqus, isso, wordpress
-from .model import ImportFileError, SourceThread, Tally, comment_uuid
+from .model import ImportFileError, SourceThread, Status, Tally, comment_uuid
+from .order import order_thread
 from .thread_key import key_for_url
 
 Progress = Callable[[int], None]  # called with the bytes read so far
@@ -65,14 +66,16 @@ def moved(url: str, site_url: str) -> str:
     return urlunsplit((site.scheme or parts.scheme, site.netloc or parts.netloc, parts.path, parts.query, ""))
 
 
-def prepared(threads: Iterator[SourceThread], fmt: str, site_url: str) -> Iterator[SourceThread]:
+def prepared(threads: Iterator[SourceThread], fmt: str, site_url: str, *, tally: Tally,
+             held_possible: bool) -> Iterator[SourceThread]:
     """The threads with what can be worked out without the database: the URL on the site's address, the thread
-    key, each comment's id and its body rendered as the projection renders it. The reader process does this
-    while the importing process appends (reader_process)."""
+    key, which comments are kept and in what order (order.py), each one's id and its body rendered as the
+    projection renders it. The reader process does this while the importing process appends (reader_process)."""
     for thread in threads:
         thread.url = moved(thread.url, site_url)
         thread.key = key = key_for_url(thread.url)
+        order_thread(thread, held_possible=held_possible, tally=tally)
         for c in thread.comments:
             c.uid = comment_uuid(fmt, key, c.id)
-            c.html = render(c.body)
+            c.html = None if c.status is Status.TRASH else render(c.body)  # a placeholder's body is never shown
         yield thread

@@ -2,8 +2,8 @@
 
 All or nothing per file: every append happens inside a single write transaction, so a file that turns out to be
 malformed or truncated halfway (or a dry run) rolls back and leaves nothing behind. The append lock is held for
-the whole import (writers wait, as they do during a rebuild): about 20 s for 100,000 comments
-(benchmarks/import.py).
+the whole import (writers wait, as they do during a rebuild): about 15-25 s for 100,000 comments on SQLite,
+depending on the machine's load (benchmarks/import.py).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from projections.state import THREAD_FIELDS, ThreadRow, thread_from_values
 from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
 
 from .model import ImportFileError, SourceThread, Tally
-from .plan import decide_thread
+from .plan import Sealer, decide_thread, held_possible
 from .reader_process import threads_from_child
 from .reading import Counting, Progress, detect, prepared, read_threads
 
@@ -79,14 +79,17 @@ def _batches(sources: Iterable[SourceThread]) -> Iterator[list[SourceThread]]:
         yield batch
 
 
-IMPORT_CACHE_KIB = int(os.environ.get("IMPORT_SQLITE_CACHE_MIB", "256")) * 1024
+IMPORT_CACHE_KIB = int(os.environ.get("IMPORT_SQLITE_CACHE_MIB", "64")) * 1024
 
 
 @contextlib.contextmanager
 def _larger_sqlite_cache(store: EventStore) -> Iterator[None]:
     """On SQLite, let this connection cache more pages while the import's one transaction runs (then as before):
     its inserts go to indexes of random ids (events, comments), and once those outgrow the cache every insert
-    reads pages back. Memory is only taken as pages are used."""
+    reads pages back. Memory is only taken as pages are used. 64 MiB holds those indexes of a 100,000-comment
+    import (about 35 MB); the rows themselves are appended and not read again, so a larger cache only held
+    them until the commit (256 MiB did: the import's peak memory grew with the file up to that size, for no
+    measurable time; docs/benchmarks.md)."""
     conn = connections[store.using]
     if conn.vendor != "sqlite":
         yield
@@ -125,6 +128,7 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         return keys
 
     metadata = {"actor": actor}
+    seal = Sealer()
 
     def import_batch(batch: list[SourceThread]) -> None:
         """Decide, append and project a batch of threads: a query for their threads, one for the ids of the
@@ -139,7 +143,7 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         appends: list[StreamAppend] = []
         names: dict[str, str] = {}
         for key, d in decided:
-            plan = d.plan(keys)
+            plan = d.plan(keys, seal)
             if not any(ev.type == "CommentPosted" for ev in plan.events):
                 continue  # nothing new (or nothing to keep): no thread opened, nothing appended
             thread = threads.get(key)
@@ -165,8 +169,10 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     try:
         with _larger_sqlite_cache(store), store.write_transaction():
             project_pending(store)  # the read model must hold every event: the import decides against it
-            sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress) if read_elsewhere
-                       else prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url))
+            held = held_possible()
+            sources = (threads_from_child(read_elsewhere, fmt, site_url, tally, progress, held_possible=held)
+                       if read_elsewhere else prepared(read_threads(reader, fmt, tally, site_url), fmt, site_url,
+                                                       tally=tally, held_possible=held))
             for batch in _batches(sources):
                 import_batch(batch)
             if dry_run:
