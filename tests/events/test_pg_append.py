@@ -117,3 +117,40 @@ def test_event_ids_are_unique_time_ordered_uuids():
     parsed = [uuid.UUID(i) for i in ids]
     assert all(p.version == 7 and p.variant == uuid.RFC_4122 and str(p) == i for p, i in zip(parsed, ids))
     assert len({i[:13] for i in ids}) <= 2  # the millisecond prefix: one (or two, across a tick) per batch
+
+
+def _advisory_lock_holders(store) -> set[int]:
+    """Backend pids holding the append lock, seen from a connection of its own."""
+    import psycopg
+
+    s = store.connection.settings_dict
+    with psycopg.connect(host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"] or None,
+                         dbname=store.connection.settings_dict["NAME"], autocommit=True) as other:
+        rows = other.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0"
+                             " AND objid = %s", [store_module._ADVISORY_LOCK_ID]).fetchall()
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("first", ["orm read", "store read", "driver", "executemany"])
+def test_write_transaction_holds_the_lock_before_its_first_statement_returns(pg_store, first):
+    """The lock travels with the transaction's first statement (one round trip fewer), whatever that is."""
+    from django.db import connections
+
+    from events.models import ChainCheckpoint
+    from projections.models import LiveFrame
+    from projections.state import insert_rows
+
+    conn = pg_store.connection
+    with pg_store.write_transaction():
+        if first == "orm read":
+            assert ChainCheckpoint.objects.using("postgres").filter(name="no such").first() is None
+        elif first == "store read":
+            assert pg_store.stream_version(unique_key()) == 0  # and the cursor reads its own statement's row
+        elif first == "driver":
+            insert_rows(LiveFrame, ["position", "thread_key", "stream_version", "frame"], [], "postgres")
+        else:
+            with connections["postgres"].cursor() as cur:
+                cur.executemany("SELECT %s", [[1], [2]])
+        assert conn.connection.info.backend_pid in _advisory_lock_holders(pg_store)
+    assert conn.connection.info.backend_pid not in _advisory_lock_holders(pg_store)
+
