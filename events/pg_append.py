@@ -20,7 +20,8 @@ FUNCTION = r"""
 CREATE OR REPLACE FUNCTION threadlog_append(
     p_lock bigint, p_stream text, p_expected integer, p_ids text[], p_types text[], p_versions integer[],
     p_data text[], p_metadata text[], p_idempotency_key text, p_commit_early boolean
-) RETURNS TABLE (o_status integer, o_first bigint, o_version integer, o_recorded_at text, o_hashes text[])
+) RETURNS TABLE (o_status integer, o_first bigint, o_version integer, o_recorded_at text, o_hashes text[],
+                o_commit_early boolean)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_current integer;
@@ -32,22 +33,29 @@ DECLARE
     v_stream text := to_json(p_stream)::text;
     v_n integer := cardinality(p_ids);
     v_hashes text[] := '{}';
+    v_early boolean := false;
 BEGIN
-    PERFORM pg_advisory_xact_lock(p_lock);
-    IF p_commit_early THEN
+    IF NOT pg_try_advisory_xact_lock(p_lock) THEN
+        -- Another writer holds the lock, so others are likely queueing too: commit without waiting for the disk
+        -- and let the caller wait for it after the lock is free (events/early_release.py). Uncontended, the
+        -- commit waits for the disk itself, and the caller saves the round trip of that wait.
+        PERFORM pg_advisory_xact_lock(p_lock);
+        v_early := p_commit_early;
+    END IF;
+    IF v_early THEN
         PERFORM set_config('synchronous_commit', 'off', true);
     END IF;
     IF p_idempotency_key IS NOT NULL THEN
         SELECT k.first_position, k.last_position INTO v_first, v_last
             FROM threadlog_idempotency k WHERE k.key = p_idempotency_key;
         IF FOUND THEN  -- a retried key: the positions its first call recorded
-            RETURN QUERY SELECT 2, v_first, v_last::integer, NULL::text, NULL::text[];
+            RETURN QUERY SELECT 2, v_first, v_last::integer, NULL::text, NULL::text[], v_early;
             RETURN;
         END IF;
     END IF;
     SELECT COALESCE(MAX(e.stream_version), 0) INTO v_current FROM threadlog_events e WHERE e.stream = p_stream;
     IF p_expected IS NOT NULL AND p_expected <> v_current THEN
-        RETURN QUERY SELECT 1, NULL::bigint, v_current, NULL::text, NULL::text[];
+        RETURN QUERY SELECT 1, NULL::bigint, v_current, NULL::text, NULL::text[], v_early;
         RETURN;
     END IF;
     SELECT e.position, e.hash INTO v_position, v_previous FROM threadlog_events e ORDER BY e.position DESC LIMIT 1;
@@ -74,19 +82,19 @@ BEGIN
         INSERT INTO threadlog_idempotency (key, stream, first_position, last_position)
             VALUES (p_idempotency_key, p_stream, v_position + 1, v_position + v_n);
     END IF;
-    RETURN QUERY SELECT 0, v_position + 1, v_current, v_at, v_hashes;
+    RETURN QUERY SELECT 0, v_position + 1, v_current, v_at, v_hashes, v_early;
 END
 $fn$
 """
 
 DROP = "DROP FUNCTION IF EXISTS threadlog_append(bigint, text, integer, text[], text[], integer[], text[], text[], text, boolean)"
 
-CALL = ("SELECT o_status, o_first, o_version, o_recorded_at, o_hashes FROM threadlog_append(%s::bigint, %s::text,"
+CALL = ("SELECT o_status, o_first, o_version, o_recorded_at, o_hashes, o_commit_early FROM threadlog_append(%s::bigint, %s::text,"
         " %s::integer, %s::text[], %s::text[], %s::integer[], %s::text[], %s::text[], %s::text, %s::boolean)")
 
 # The same call with its arrays sent in binary (`%b`): the text form escapes every element in Python.
 # Only with server-side binding (a psycopg.Cursor), not through Django's client-side binding cursor.
-CALL_BINARY = ("SELECT o_status, o_first, o_version, o_recorded_at, o_hashes FROM threadlog_append(%s::bigint,"
+CALL_BINARY = ("SELECT o_status, o_first, o_version, o_recorded_at, o_hashes, o_commit_early FROM threadlog_append(%s::bigint,"
                " %s::text, %s::integer, %b::text[], %b::text[], %b::integer[], %b::text[], %b::text[], %s::text,"
                " %s::boolean)")
 

@@ -541,9 +541,10 @@ class EventStore:
     def _append_postgres(self, conn, stream, events, expected_version, idempotency_key, meta, meta_json):
         """PostgreSQL: everything that needs the lock in one statement, `threadlog_append` (events/pg_append.py).
 
-        Outside a transaction that statement is its own transaction (one round trip), and when the role may, it
-        commits without waiting for the disk and the wait follows once the lock is free (events/early_release.py):
-        writers share a flush instead of queueing behind each other's. Inside one (write_transaction, a command
+        Outside a transaction that statement is its own transaction (one round trip). When it had to wait for the
+        lock (other writers queue) and the role may, it commits without waiting for the disk and the wait follows
+        once the lock is free (events/early_release.py): writers share a flush instead of queueing behind each
+        other's. Inside one (write_transaction, a command
         handler's) it joins it; the lock is taken again, which costs nothing."""
         count = len(events)
         shared = not isinstance(meta_json, list)
@@ -561,7 +562,7 @@ class EventStore:
         if self.using in _pending_locks():  # the transaction's first statement: through Django's cursor, which
             with conn.cursor() as cur:      # sends the lock with it (_LockFirst)
                 cur.execute(pg_append.CALL, params)
-                status, first, version, recorded_at, hashes = cur.fetchone()
+                status, first, version, recorded_at, hashes, _ = cur.fetchone()
         else:
             # Server-side binding, prepared once per connection, arrays in binary: Django's cursor binds on the
             # client, which quotes every array element in Python (more than half the client's CPU per append).
@@ -570,8 +571,8 @@ class EventStore:
             conn.ensure_connection()
             with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cur:
                 cur.execute(pg_append.CALL_BINARY, params, prepare=True)
-                status, first, version, recorded_at, hashes = cur.fetchone()
-                if early:
+                status, first, version, recorded_at, hashes, committed_early = cur.fetchone()
+                if committed_early:
                     cur.execute(early_release.WAIT_FOR_DISK, prepare=True)
         if status == pg_append.WRONG_VERSION:
             raise WrongExpectedVersion(stream, expected_version, int(version))
