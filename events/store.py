@@ -299,12 +299,22 @@ def _decode(type_: str, version: int, data: str) -> tuple[int, Any]:
 
 def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
     position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
-    version, parsed = _decode(type_, version, data)
-    return RecordedEvent(
-        int(position), str(id_), stream, int(stream_version), type_, int(version), parsed,
-        _parse_metadata(metadata), recorded_at, hash_, data, metadata,
-    )
-
+    cls = _TYPES.get(type_)
+    if cls is not None and cls.version == version and version.__class__ is int:
+        # The common case inline (every row of a read goes through here): a current event, parsed as it is.
+        try:
+            parsed = _orjson_loads(data)
+        except orjson.JSONDecodeError:
+            parsed = json.loads(data)
+    else:
+        version, parsed = _decode(type_, version, data)
+        version = int(version)
+    cached = _META_CACHE.get(metadata)
+    meta = dict(cached) if cached is not None else _parse_metadata(metadata)
+    if position.__class__ is not int or stream_version.__class__ is not int or id_.__class__ is not str:
+        position, id_, stream_version = int(position), str(id_), int(stream_version)
+    return RecordedEvent(position, id_, stream, stream_version, type_, version, parsed, meta, recorded_at, hash_,
+                         data, metadata)
 
 
 class _LockFiles(dict):
