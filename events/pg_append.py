@@ -87,15 +87,15 @@ END
 $fn$
 """
 
-DROP = "DROP FUNCTION IF EXISTS threadlog_append(bigint, text, integer, text[], text[], integer[], text[], text[], text, boolean)"
+DROP = ("DROP FUNCTION IF EXISTS threadlog_append(bigint, text, integer, text[], text[], integer[], text[], text[],"
+        " text, boolean)")
 
-CALL = ("SELECT o_status, o_first, o_version, o_recorded_at, o_hashes, o_commit_early FROM threadlog_append(%s::bigint, %s::text,"
-        " %s::integer, %s::text[], %s::text[], %s::integer[], %s::text[], %s::text[], %s::text, %s::boolean)")
-
+_SELECT = "SELECT o_status, o_first, o_version, o_recorded_at, o_hashes, o_commit_early FROM threadlog_append"
+CALL = (_SELECT + "(%s::bigint, %s::text, %s::integer, %s::text[], %s::text[], %s::integer[], %s::text[],"
+        " %s::text[], %s::text, %s::boolean)")
 # The same call with its arrays sent in binary (`%b`): the text form escapes every element in Python.
 # Only with server-side binding (a psycopg.Cursor), not through Django's client-side binding cursor.
-CALL_BINARY = ("SELECT o_status, o_first, o_version, o_recorded_at, o_hashes, o_commit_early FROM threadlog_append(%s::bigint,"
-               " %s::text, %s::integer, %b::text[], %b::text[], %b::integer[], %b::text[], %b::text[], %s::text,"
-               " %s::boolean)")
+CALL_BINARY = (_SELECT + "(%s::bigint, %s::text, %s::integer, %b::text[], %b::text[], %b::integer[], %b::text[],"
+               " %b::text[], %s::text, %s::boolean)")
 
 APPENDED, WRONG_VERSION, REPLAYED = 0, 1, 2  # o_status
