@@ -113,7 +113,7 @@ _FLAT = frozenset((str, int, bool, type(None)))
 
 def _data_json(data: Any) -> str:
     """canonical_json(data) for an event's data; through orjson (several times faster) for a flat dict of the
-    values above, whose text it gives byte for byte (tests/events/test_canonical_json.py)."""
+    values above, whose text it gives byte for byte (tests/events/test_pg_append.py)."""
     if data.__class__ is dict:
         flat = _FLAT
         for value in data.values():
