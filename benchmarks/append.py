@@ -64,7 +64,7 @@ def ours(workload: str, n: int, tag: str) -> dict:
 
     import _workload
     from events.store import NO_STREAM, EventStore
-    from events.types import CommentPosted
+    from events.anchors import CommentPosted  # the version the application writes today (v4)
 
     call_command("migrate", interactive=False, verbosity=0)
 

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import re
-import uuid
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Sequence
@@ -24,7 +24,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 import orjson
 from django.db import connections, transaction
 
-from . import early_release
+from . import early_release, pg_append
 from .sql import qmark, sqlite_file
 from .types import _REGISTRY as _TYPES, Event, event_class, upcast
 
@@ -50,16 +50,7 @@ _DECIDE_IDEM = _DECIDE_SQL.format(
     " (SELECT last_position FROM threadlog_idempotency WHERE key = %s)"
 )
 _INSERT = f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_VALUES_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_VALUES_CHUNK = 500  # rows per statement: 5,000 parameters, well under PostgreSQL's 65,535
-
-
-def _insert_values(cur, rows: list[tuple]) -> None:
-    """PostgreSQL: the rows as multi-row INSERT statements (one statement per 500 rows, not one per row)."""
-    for i in range(0, len(rows), _VALUES_CHUNK):
-        chunk = rows[i : i + _VALUES_CHUNK]
-        cur.execute(f"INSERT INTO threadlog_events ({_COLUMNS}) VALUES " + ", ".join([_VALUES_ROW] * len(chunk)),
-                    [value for row in chunk for value in row])
+_VALUES_CHUNK = 500  # streams per statement in append_batch's decision query
 
 
 _INSERT_SQLITE = qmark(_INSERT)
@@ -111,6 +102,30 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+_dumps = orjson.dumps
+# Values orjson writes exactly as the json module does (ensure_ascii=False): strings (the same escapes; keys
+# sorted by code point, which is UTF-8 byte order), 64-bit integers, booleans and null. Not floats (orjson
+# writes 1e16 where json writes 1e+16), nor the types orjson serialises and json refuses (datetime, UUID, enum,
+# dataclasses, str subclasses). What orjson refuses (a lone surrogate, a wider integer) goes to json.
+_FLAT = frozenset((str, int, bool, type(None)))
+
+
+def _data_json(data: Any) -> str:
+    """canonical_json(data) for an event's data; through orjson (several times faster) for a flat dict of the
+    values above, whose text it gives byte for byte (tests/events/test_pg_append.py)."""
+    if data.__class__ is dict:
+        flat = _FLAT
+        for value in data.values():
+            if value.__class__ not in flat:
+                return _CANONICAL.encode(data)
+        try:
+            return _dumps(data, option=_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:
+            pass
+    return _CANONICAL.encode(data)
+
+
 _PLAIN = (str, int, float, bool, type(None))
 _PLAIN_FIELDS: dict[type, tuple[str, ...] | None] = {}
 
@@ -132,6 +147,25 @@ def _event_data(ev: Event) -> dict[str, Any]:
     return data
 
 
+_VARIANT = "89ab"
+
+
+def event_ids(count: int) -> list[str]:
+    """`count` new event ids: UUIDv7 (RFC 9562), the millisecond in the top 48 bits and 74 random bits.
+
+    Ids that follow time land at the right-hand edge of the log's unique id index, as positions do: a random
+    (version 4) id put each event of a batch on a different page of that index, so a batch of 100 dirtied about
+    100 index pages (SQLite copies each through the WAL, PostgreSQL writes a full image after every checkpoint),
+    and the index no longer fit the cache as the log grew. Still unique and unguessable (74 random bits per
+    id); the time they show is recorded_at's. Also about five times cheaper than `str(uuid.uuid4())` each."""
+    stamp = f"{time.time_ns() // 1_000_000:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    rnd = os.urandom(10 * count).hex()
+    variant = _VARIANT
+    return [f"{head}{r[:3]}-{variant[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}"
+            for r in (rnd[i : i + 20] for i in range(0, 20 * count, 20))]
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -144,15 +178,18 @@ def chain_hash(
     if (position.__class__ is int and version.__class__ is int and stream_version.__class__ is int
             and {id.__class__, type.__class__, stream.__class__, data.__class__, metadata.__class__,
                  recorded_at.__class__, previous.__class__} == {str}):
-        # The very text canonical_json gives for this list of ints and strings, written out directly.
-        e = _ESCAPE
-        encoded = (f"[{position},{e(id)},{e(type)},{version},{e(stream)},{stream_version},{e(data)},"
-                   f"{e(metadata)},{e(recorded_at)},{e(previous)}]")
+        # The very bytes canonical_json gives for this list of ints and strings (UTF-8), in one call.
+        try:
+            encoded = _dumps([position, id, type, version, stream, stream_version, data, metadata,
+                              recorded_at, previous])
+        except orjson.JSONEncodeError:  # a lone surrogate, or a position beyond 64 bits
+            encoded = canonical_json([position, id, type, version, stream, stream_version, data, metadata,
+                                      recorded_at, previous]).encode("utf-8")
     else:
         encoded = canonical_json(
             [position, id, type, version, stream, stream_version, data, metadata, recorded_at, previous]
-        )
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+        ).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class ProjectionEvent(NamedTuple):
@@ -260,14 +297,32 @@ def _decode(type_: str, version: int, data: str) -> tuple[int, Any]:
     return version, parsed
 
 
+_new = object.__new__
+_RECORDED_FIELDS = tuple(f.name for f in dataclasses.fields(RecordedEvent))
+
+
 def _row_to_event(row: Sequence[Any]) -> RecordedEvent:
     position, id_, stream, stream_version, type_, version, data, metadata, recorded_at, hash_ = row
-    version, parsed = _decode(type_, version, data)
-    return RecordedEvent(
-        int(position), str(id_), stream, int(stream_version), type_, int(version), parsed,
-        _parse_metadata(metadata), recorded_at, hash_, data, metadata,
-    )
-
+    cls = _TYPES.get(type_)
+    if cls is not None and cls.version == version and version.__class__ is int:
+        # The common case inline (every row of a read goes through here): a current event, parsed as it is.
+        try:
+            parsed = _orjson_loads(data)
+        except orjson.JSONDecodeError:
+            parsed = json.loads(data)
+    else:
+        version, parsed = _decode(type_, version, data)
+        version = int(version)
+    cached = _META_CACHE.get(metadata)
+    meta = dict(cached) if cached is not None else _parse_metadata(metadata)
+    if position.__class__ is not int or stream_version.__class__ is not int or id_.__class__ is not str:
+        position, id_, stream_version = int(position), str(id_), int(stream_version)
+    # A frozen dataclass's __init__ sets each of the twelve fields through object.__setattr__ (1.3 µs a row);
+    # the same instance, made directly (reading the whole log makes one per event).
+    event = _new(RecordedEvent)
+    event.__dict__.update(zip(_RECORDED_FIELDS, (position, id_, stream, stream_version, type_, version, parsed, meta,
+                                                 recorded_at, hash_, data, metadata)))
+    return event
 
 
 class _LockFiles(dict):
@@ -304,6 +359,59 @@ def _lock_file(path: str) -> int:
     return fd
 
 
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+
+
+def _pending_locks() -> dict[str, "_LockFirst"]:
+    """This thread's write transactions whose lock has not been sent yet, by database alias."""
+    pending = getattr(_lock_files, "pending", None)
+    if pending is None:
+        pending = _lock_files.pending = {}
+    return pending
+
+
+def send_pending_lock(using: str) -> None:
+    """Before going to the driver directly inside write_transaction: make sure the append lock is held (it
+    is otherwise sent with the transaction's first statement through Django's cursor). A no-op elsewhere."""
+    pending = _pending_locks().get(using)
+    if pending is not None:
+        pending.settle(connections[using])
+
+
+class _LockFirst:
+    """A Django execute wrapper (connection.execute_wrapper) that sends the append lock with the transaction's
+    first statement, as one query of two statements (Django's psycopg cursor binds parameters on the client,
+    so it may): `SELECT pg_advisory_xact_lock(…); <the statement>`. The caller then reads its own statement's
+    rows (the cursor moves to the second result). Nothing runs in the transaction before the lock is held: a
+    statement that cannot be joined (executemany, named parameters, server-side binding) is preceded by the
+    lock on its own, and code that goes to the driver directly calls `settle` first (EventStore._lock)."""
+
+    def __init__(self, lock_sql: str):
+        self.lock_sql = lock_sql
+        self.pending = True
+
+    def settle(self, connection) -> None:
+        if self.pending:
+            self.pending = False
+            with connection.cursor() as cur:
+                cur.execute(self.lock_sql, [_ADVISORY_LOCK_ID])
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.pending:
+            return execute(sql, params, many, context)
+        self.pending = False
+        import psycopg
+
+        driver = context["cursor"].cursor
+        if many or not isinstance(params, (list, tuple)) or not isinstance(driver, psycopg.ClientCursor):
+            with context["connection"].wrap_database_errors:
+                driver.execute(self.lock_sql, [_ADVISORY_LOCK_ID])
+            return execute(sql, params, many, context)
+        result = execute(f"{self.lock_sql}; {sql}", [_ADVISORY_LOCK_ID, *params], False, context)
+        driver.nextset()
+        return result
+
+
 class EventStore:
     """Append and read the log through one Django database connection alias."""
 
@@ -322,18 +430,29 @@ class EventStore:
     def write_transaction(self) -> Iterator[None]:
         """A transaction holding the append lock: decide, append and project as one atomic step.
 
-        On PostgreSQL, when it is the outermost transaction, the lock is released before the commit waits for
-        the disk, and this returns once the commit is on disk (events/early_release.py)."""
+        On PostgreSQL the lock travels with the transaction's first statement (`_LockFirst`): one round trip
+        fewer while every other writer waits. When it is the outermost transaction, the lock is released before
+        the commit waits for the disk, and this returns once the commit is on disk (events/early_release.py)."""
         conn = self.connection
         early = self.is_postgres and not conn.in_atomic_block and early_release.available(conn)
+        held = _append_lock_held()
         with self._sqlite_queue(), transaction.atomic(using=self.using):
-            self._lock(commit_early=early)
-            held = _append_lock_held()
-            held.add(self.using)
-            try:
-                yield
-            finally:
-                held.discard(self.using)
+            if not self.is_postgres or self.using in held:  # SQLite: BEGIN IMMEDIATE holds the write lock
+                held.add(self.using)
+                try:
+                    yield
+                finally:
+                    held.discard(self.using)
+            else:
+                lock = _LockFirst(early_release.LOCK_AND_COMMIT_EARLY if early else _LOCK_SQL)
+                _pending_locks()[self.using] = lock
+                held.add(self.using)
+                try:
+                    with conn.execute_wrapper(lock):
+                        yield
+                finally:
+                    held.discard(self.using)
+                    _pending_locks().pop(self.using, None)
         if early:
             early_release.wait_for_disk(conn)
 
@@ -359,12 +478,16 @@ class EventStore:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
-    def _lock(self, *, commit_early: bool = False) -> None:
-        if self.is_postgres and self.using not in _append_lock_held():  # (held: an append inside write_transaction)
+    def _lock(self) -> None:
+        """Hold the append lock before going on (PostgreSQL; on SQLite BEGIN IMMEDIATE holds it already)."""
+        if not self.is_postgres:
+            return
+        pending = _pending_locks().get(self.using)
+        if pending is not None:  # inside write_transaction, before its first statement: send it now
+            pending.settle(self.connection)
+        elif self.using not in _append_lock_held():
             with self.connection.cursor() as cur:
-                cur.execute(early_release.LOCK_AND_COMMIT_EARLY if commit_early else
-                            "SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
-        # SQLite: BEGIN IMMEDIATE (settings) already holds the single write lock.
+                cur.execute(_LOCK_SQL, [_ADVISORY_LOCK_ID])
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -402,29 +525,24 @@ class EventStore:
             meta_json = [canonical_json(m) for m in meta]
 
         conn = self.connection
-        if conn.vendor == "postgresql" and not conn.in_atomic_block and conn.get_autocommit():
-            return self._append_pipelined(conn, stream, events, expected_version, idempotency_key, meta, meta_json)
+        if conn.vendor == "postgresql":
+            return self._append_postgres(conn, stream, events, expected_version, idempotency_key, meta, meta_json)
         # Inside a caller's transaction (a command handler's) no savepoint: an append that fails spoils the whole
         # transaction, which must roll back anyway (a decision taken on a state that did not hold).
         with transaction.atomic(using=self.using, savepoint=False):
-            self._lock()
-            if conn.vendor == "sqlite":  # the driver's own cursor: no per-statement placeholder rewriting
-                conn.ensure_connection()
-                with conn.wrap_database_errors:
-                    cur = conn.connection.cursor()
-                    try:
-                        return self._write(cur, lambda rows: cur.executemany(_INSERT_SQLITE, rows), stream, events,
-                                           expected_version, idempotency_key, meta, meta_json, q=qmark)
-                    finally:
-                        cur.close()
-            with conn.cursor() as cur:
-                return self._write(cur, lambda rows: _insert_values(cur, rows), stream, events, expected_version,
-                                   idempotency_key, meta, meta_json)
+            conn.ensure_connection()  # SQLite: the driver's own cursor, no per-statement placeholder rewriting
+            with conn.wrap_database_errors:
+                cur = conn.connection.cursor()
+                try:
+                    return self._write(cur, lambda rows: cur.executemany(_INSERT_SQLITE, rows), stream, events,
+                                       expected_version, idempotency_key, meta, meta_json, q=qmark)
+                finally:
+                    cur.close()
 
     def _write(self, cur, insert, stream, events, expected_version, idempotency_key, meta, meta_json, q=str):
         """Under the lock: what the append decides on, then the rows (or the first result of a retried key).
 
-        `cur` is Django's cursor or, on SQLite, the driver's: `q` gives a statement in its placeholder style."""
+        `cur` is the driver's cursor on SQLite: `q` gives a statement in its placeholder style."""
         if idempotency_key is not None:
             cur.execute(q(_DECIDE_IDEM), [stream, idempotency_key, idempotency_key])
         else:
@@ -438,17 +556,51 @@ class EventStore:
             cur.execute(q(_INSERT_IDEM), [idempotency_key, stream, recorded[0].position, recorded[-1].position])
         return recorded
 
-    def _append_pipelined(self, conn, stream, events, expected_version, idempotency_key, meta, meta_json):
-        """PostgreSQL outside any transaction: the same statements in psycopg's pipeline mode, so BEGIN, the lock
-        and the decide query travel in one round trip and the insert and COMMIT in another."""
-        import psycopg
+    def _append_postgres(self, conn, stream, events, expected_version, idempotency_key, meta, meta_json):
+        """PostgreSQL: everything that needs the lock in one statement, `threadlog_append` (events/pg_append.py).
 
-        raw = conn.connection
-        with conn.wrap_database_errors, raw.pipeline(), raw.transaction():
-            lock, cur = psycopg.Cursor(raw), psycopg.Cursor(raw)
-            lock.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
-            return self._write(cur, lambda rows: _insert_values(cur, rows), stream, events, expected_version,
-                               idempotency_key, meta, meta_json)
+        Outside a transaction that statement is its own transaction (one round trip). When it had to wait for the
+        lock (other writers queue) and the role may, it commits without waiting for the disk and the wait follows
+        once the lock is free (events/early_release.py): writers share a flush instead of queueing behind each
+        other's. Inside one (write_transaction, a command
+        handler's) it joins it; the lock is taken again, which costs nothing."""
+        count = len(events)
+        shared = not isinstance(meta_json, list)
+        data = [_event_data(ev) for ev in events]
+        data_json = [_data_json(d) for d in data]
+        ids = event_ids(count)
+        types = [ev.type for ev in events]
+        versions = [ev.version for ev in events]
+        metas_json = [meta_json] * count if shared else meta_json
+        expected = (None if expected_version is ANY else 0 if expected_version is NO_STREAM
+                    else int(expected_version))
+        early = not conn.in_atomic_block and conn.get_autocommit() and early_release.available(conn)
+        params = [_ADVISORY_LOCK_ID, stream, expected, ids, types, versions, data_json, metas_json,
+                  idempotency_key, early]
+        if self.using in _pending_locks():  # the transaction's first statement: through Django's cursor, which
+            with conn.cursor() as cur:      # sends the lock with it (_LockFirst)
+                cur.execute(pg_append.CALL, params)
+                status, first, version, recorded_at, hashes, _ = cur.fetchone()
+        else:
+            # Server-side binding, prepared once per connection, arrays in binary: Django's cursor binds on the
+            # client, which quotes every array element in Python (more than half the client's CPU per append).
+            import psycopg
+
+            conn.ensure_connection()
+            with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cur:
+                cur.execute(pg_append.CALL_BINARY, params, prepare=True)
+                status, first, version, recorded_at, hashes, committed_early = cur.fetchone()
+                if committed_early:
+                    cur.execute(early_release.WAIT_FOR_DISK, prepare=True)
+        if status == pg_append.WRONG_VERSION:
+            raise WrongExpectedVersion(stream, expected_version, int(version))
+        if status == pg_append.REPLAYED:
+            with conn.cursor() as cur:
+                return self._read_range(cur, int(first), int(version))
+        first, version = int(first), int(version)
+        return [RecordedEvent(first + i, ids[i], stream, version + 1 + i, types[i], versions[i], data[i],
+                              meta if shared else meta[i], recorded_at, hashes[i], data_json[i], metas_json[i])
+                for i in range(count)]
 
     @staticmethod
     def _record(stream, events, expected_version, found, meta, meta_json):
@@ -467,13 +619,14 @@ class EventStore:
         recorded_at = now_iso()
         rows, recorded = [], []
         shared = not isinstance(meta_json, list)  # one metadata for every event, or one each (event_metadata)
+        ids = event_ids(len(events))
         for offset, ev in enumerate(events, start=1):
             if not shared:
                 meta, meta_json = metas[offset - 1], metas_json[offset - 1]
             position += 1
-            event_id = str(uuid.uuid4())
+            event_id = ids[offset - 1]
             data = _event_data(ev)
-            data_json = _CANONICAL.encode(data)
+            data_json = _data_json(data)
             digest = chain_hash(
                 position=position, id=event_id, type=ev.type, version=ev.version, stream=stream,
                 stream_version=current + offset, data=data_json, metadata=meta_json,

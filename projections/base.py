@@ -28,14 +28,16 @@ def checkpoint(name: str = THREAD_PROJECTOR, using: str = "default") -> int:
     return int(row[0]) if row else 0
 
 
+_MOVE_CHECKPOINT = "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s AND position = %s"
+
+
 def _set_checkpoint(position: int, name: str, using: str, *, was: int | None = None) -> None:
     """Move the checkpoint to `position`; with `was`, only from there (else ProjectionBehind: roll back)."""
     if was is None:
         if not execute(using, "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s", [position, name]):
             execute(using, "INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
         return
-    if execute(using, "UPDATE threadlog_checkpoint SET position = %s WHERE name = %s AND position = %s",
-               [position, name, was]):
+    if execute(using, _MOVE_CHECKPOINT, [position, name, was]):
         return
     if was == 0 and fetch_one(using, "SELECT 1 FROM threadlog_checkpoint WHERE name = %s", [name]) is None:
         execute(using, "INSERT INTO threadlog_checkpoint (name, position) VALUES (%s, %s)", [name, position])
@@ -58,8 +60,8 @@ def lagging(store: EventStore) -> bool:
 def _together(using: str) -> Iterator[None]:
     """PostgreSQL: the writes inside travel to the server together (psycopg's pipeline mode), one round trip
     instead of one per statement, while every other writer waits for the append lock. Nothing inside may
-    depend on a statement's row count (the checkpoint's move, which does, comes after); an error surfaces when
-    the block ends, and rolls the append back like any other."""
+    depend on a statement's row count before the block ends (the checkpoint's move is checked after it); an
+    error surfaces when the block ends, and rolls the append back like any other."""
     conn = connections[using]
     if conn.vendor != "postgresql":
         yield
@@ -107,6 +109,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
         done = ev.position
     erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
                       for row in state.memory.comments_by_author(ev.data["person"])}
+    piped = connections[using].vendor == "postgresql" and was is not None and done > was
     with _together(using):
         state.flush()
         if frames:
@@ -115,8 +118,16 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
             with connections[using].cursor() as cur:
                 for key, through in pruned.items():
                     cur.execute("DELETE FROM threadlog_frame WHERE thread_key = %s AND position <= %s", [key, through])
+        if piped:  # the checkpoint's move travels with the writes; its row count is read once they are back
+            moved = connections[using].cursor()
+            moved.execute(_MOVE_CHECKPOINT, [done, THREAD_PROJECTOR, was])
     queue_state.flush()
-    _set_checkpoint(done, THREAD_PROJECTOR, using, was=was)
+    if not piped:
+        _set_checkpoint(done, THREAD_PROJECTOR, using, was=was)
+    else:
+        with moved:
+            if moved.rowcount != 1:
+                _set_checkpoint(done, THREAD_PROJECTOR, using, was=was)  # a first checkpoint, or ProjectionBehind
     for key in sorted(erased_threads):
         _reproject_frames(key, using)
     return state.memory

@@ -17,6 +17,7 @@ from django.db import connections
 from events.people import KeyRing
 from events.sealing import sealed_name
 from events.sql import execute, fetch_one
+from events.store import send_pending_lock
 
 from .models import CommentView, ThreadView, VoteView
 from .ranking import hot, wilson_lower_bound
@@ -385,6 +386,7 @@ def insert_rows(model, names: list[str], rows: Iterable, using: str = "default",
     a large batch (an import's, a rebuild's) goes through COPY instead."""
     conn = connections[using]
     sql = _insert_sql(model, tuple(names), conn.vendor, table)
+    send_pending_lock(using)  # inside a write transaction, nothing goes to the driver before the append lock
     conn.ensure_connection()
     with conn.wrap_database_errors:
         cur = conn.connection.cursor()

@@ -1,7 +1,6 @@
 """An append is all-or-nothing: a transaction that fails midway leaves nothing visible and no gap."""
 from __future__ import annotations
 
-import types
 import uuid
 
 import pytest
@@ -61,7 +60,7 @@ def test_a_database_error_on_the_second_event_rolls_back_the_first(store, key, m
     before = store.head()
     idem = f"req-{uuid.uuid4()}"
     same = uuid.uuid4()
-    monkeypatch.setattr(store_module, "uuid", types.SimpleNamespace(uuid4=lambda: same))
+    monkeypatch.setattr(store_module, "event_ids", lambda count: [str(same)] * count)
     with pytest.raises(IntegrityError):
         store.append(key, probes(3), idempotency_key=idem)
     monkeypatch.undo()

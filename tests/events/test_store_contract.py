@@ -44,7 +44,7 @@ def test_append_returns_the_recorded_events_with_positions_and_stream_versions(s
     assert all(e.metadata == {"actor": "tester"} for e in recorded)
     assert all(RECORDED_AT.match(e.recorded_at) for e in recorded)
     ids = [e.id for e in recorded]
-    assert len(set(ids)) == 3 and all(uuid.UUID(i).version == 4 for i in ids)
+    assert len(set(ids)) == 3 and all(uuid.UUID(i).version == 7 for i in ids)  # time-ordered (event_ids)
     assert all(re.fullmatch(r"[0-9a-f]{64}", e.hash) for e in recorded)
     assert store.head() == before + 3
     # What append returned is exactly what the log holds.
