@@ -369,7 +369,7 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
             while page := store.read_all(head, 1000):  # the last events, by the live projector
                 apply_events(page, using=using)
                 head = page[-1].position
-            stats["threads_reset"] = frames.settle()
+            stats.update(threads_reset=frames.settle(), frames_compare_seconds=frames.compare_seconds)
         stats.update(lock_wait_seconds=round(locked - waited, 3), lock_held_seconds=round(time.monotonic() - locked, 3),
                      applied_under_lock=head - applied)
         if shadow.sqlite:

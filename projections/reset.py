@@ -43,9 +43,11 @@ class FrameCheck:
         self.bound = 0
         self.changed: set[str] = set()
         self.tail: list[tuple[int, str, str]] = []
+        self.compare_seconds = 0.0
 
     def compare(self, head: int) -> None:
         """Outside the lock: the live frames up to min(head, the last live frame) against the rebuilt ones."""
+        started = time.monotonic()
         (last,), = _rows(self.using, f"SELECT COALESCE(MAX(position), 0) FROM {self.live}", [])
         self.bound = min(head, int(last))
         q = connections[self.using].ops.quote_name
@@ -57,6 +59,7 @@ class FrameCheck:
             f" FROM {self.next_threads} t WHERE t.{q('key')} = o.thread_key), 0)"
             " OR n.frame <> o.frame OR n.thread_key <> o.thread_key OR n.stream_version <> o.stream_version)",
             [self.bound])}
+        self.compare_seconds = round(time.monotonic() - started, 3)
 
     def hold_tail(self) -> None:
         """Under the lock, before the switch: the live frames written after the comparison's bound.
