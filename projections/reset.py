@@ -30,7 +30,7 @@ KEEP_SECONDS = 3600  # a notice older than this (publishers read them within a p
 def _rows(using: str, sql: str, params: list) -> list:
     with connections[using].cursor() as cur:
         cur.execute(sql, params)
-        return cur.fetchall() if cur.description else []
+        return cur.fetchall()
 
 
 class FrameCheck:
@@ -62,12 +62,9 @@ class FrameCheck:
         self.compare_seconds = round(time.monotonic() - started, 3)
 
     def hold_tail(self) -> None:
-        """Under the lock, before the switch: the live frames written after the comparison's bound.
-
-        PostgreSQL: the live projector may be writing frames without the append lock; locking the table against
-        writers first waits for it, so no frame lands in the old table between this read and the rename."""
-        if connections[self.using].vendor == "postgresql":
-            _rows(self.using, f"LOCK TABLE {self.live} IN EXCLUSIVE MODE", [])
+        """Under the lock, before the switch: the live frames written after the comparison's bound. Every writer
+        of frames (the write path, the projector: projections.base.apply_events) holds the append lock, so none
+        lands in the old table between this read and the rename."""
         self.tail = _rows(self.using, f"SELECT position, thread_key, frame FROM {self.live} WHERE position > %s"
                                       " ORDER BY position", [self.bound])
 
