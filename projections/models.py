@@ -121,6 +121,21 @@ class LiveFrame(models.Model):
         indexes = [models.Index(fields=["thread_key", "position"], name="tl_frame_thread")]
 
 
+class FrameReset(models.Model):
+    """A thread whose frames an online rebuild changed: its connected readers are sent `reset` (refetch the page).
+
+    Not a read model (a rebuild does not write it from the log): notices, written under the switch's lock
+    (projections.reset) and read by every node's publisher (threadlog.live.publisher), which works without Redis
+    and from a rebuild run in another process. Rows older than an hour are deleted by the next rebuild."""
+
+    thread_key = models.CharField(max_length=200)
+    position = PositionField()  # the thread's last position after the switch
+    recorded_at = models.FloatField()  # time.time()
+
+    class Meta:
+        db_table = "threadlog_frame_reset"
+
+
 class ThreadSnapshot(models.Model):
     """A thread's in-memory state every SNAPSHOT_EVERY of its events, so time travel replays at most that many.
 

@@ -10,7 +10,8 @@
 3. Under the append lock: the new tables take the live tables' names (a rename: no copying), the checkpoint moves
    to what they hold, and the last events are applied by the live projector; then the lock is released. Readers see
    the old tables or the new ones, never a mix (one transaction). A reader's resume position keeps meaning the same
-   event: frames are keyed by log position, and equal when the projection's output has not changed.
+   event: frames are keyed by log position, and equal when the projection's output has not changed; the readers
+   of a thread whose frames changed are sent `reset` (projections.reset).
 4. The old tables are dropped.
 
 The projector's rules are the same code as the live path's and the in-memory replay's (projections.thread), so the
@@ -37,6 +38,7 @@ from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .offload import Jobs, helper_for
 from .queue_models import Ban, QueueItem, Report
 from .rebuild import READ_MODELS, Frame, _no_cycle_collection, fold, forget_replaced_states
+from .reset import FrameCheck
 from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_write, insert_rows
 from .thread import frames_cut
 
@@ -381,17 +383,21 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
             stats["catch_up_rounds"] += 1
             stats["catch_up_events"] += now - head
             head = now
+        frames = FrameCheck(using, shadow.by_model[LiveFrame], shadow.by_model[ThreadView])
+        frames.compare(head)  # which threads' readers were served frames the rebuild changed (projections.reset)
         if before_switch is not None:
             before_switch()
         waited = time.monotonic()
         with store.write_transaction():
             locked = time.monotonic()
+            frames.hold_tail()
             shadow.switch()
             _set_checkpoint(head, THREAD_PROJECTOR, using)
             applied = head
             while page := store.read_all(head, 1000):  # the last events, by the live projector
                 apply_events(page, using=using)
                 head = page[-1].position
+            stats.update(threads_reset=frames.settle(), frames_compare_seconds=frames.compare_seconds)
         stats.update(lock_wait_seconds=round(locked - waited, 3), lock_held_seconds=round(time.monotonic() - locked, 3),
                      applied_under_lock=head - applied)
         forget_replaced_states()

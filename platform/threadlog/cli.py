@@ -126,6 +126,7 @@ def cmd_projections_rebuild(args) -> int:
     if stats:
         print(f"writes continued: {stats['catch_up_events']} events caught up in {stats['catch_up_rounds']} round(s),"
               f" {stats['applied_under_lock']} under the append lock, held {stats['lock_held_seconds']:.3f} s")
+        print(f"frames changed in {stats['threads_reset']} thread(s): their connected readers are sent reset")
     return 0
 
 

@@ -5,6 +5,7 @@ thread); a test that restarts its server makes its own. Screenshots go to test-a
 """
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -12,6 +13,7 @@ import threading
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -61,23 +63,35 @@ p, button, h2 {{ color: red !important; font-family: serif; }}</style></head>
 <body><h1>Someone else's site</h1><p>Their article, with comments from threadlog below.</p>
 <script src="{site.url}/embed.js" async></script></body></html>""".encode()
 
+    with serve_pages(EMBEDDER_PORT, {}, default=page) as origin:
+        yield origin
+
+
+@contextlib.contextmanager
+def serve_pages(port: int, pages: dict[str, bytes], default: bytes | None = None) -> Iterator[str]:
+    """Another site on loopback: `pages[path]` (query ignored; the dict may be filled while it serves), else
+    `default`, else 404. Yields its origin, http://localhost:<port> ("localhost": another site than 127.0.0.1)."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(200)
+            body = pages.get(self.path.split("?")[0], default)
+            self.send_response(404 if body is None else 200)
+            body = b"not found" if body is None else body
             self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(page)
+            self.wfile.write(body)
 
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", EMBEDDER_PORT), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield EMBEDDER
-    httpd.shutdown()
-    httpd.server_close()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,10 @@ docs/inline-feedback/.
 """
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Reader, api_post
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Reader, api_post, serve_pages
 from tests.conftest import ROOT, Server, free_port, unique_key
 
 pytestmark = pytest.mark.browser
@@ -54,24 +51,8 @@ def inline_site(tmp_path_factory):
 def embed_pages(inline_site):
     """EMBED_ORIGIN serving `pages[path]` (another site, with its own article and hostile styles)."""
     pages: dict[str, bytes] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path.split("?")[0], b"not found")
-            self.send_response(200 if self.path.split("?")[0] in pages else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", EMBED_PORT), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield pages
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_pages(EMBED_PORT, pages):
+        yield pages
 
 
 def story(site: Server, key: str, paragraphs: list[str], attrs: str = "") -> bytes:

@@ -2,14 +2,11 @@
 collapsed reply on the third page, identicons, and count.js on another site's index page."""
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 
 from tests.conftest import free_port, unique_key
 
-from .conftest import api_post, post_comment
+from .conftest import api_post, post_comment, serve_pages
 
 pytestmark = pytest.mark.browser
 
@@ -148,27 +145,9 @@ def test_identicons_replace_initials(site, reader, artifacts):
 @pytest.fixture
 def index_site(site):
     """Another site's blog index: links to its articles, each counted by count.js from `site`."""
-    port = free_port()
-    origin = f"http://localhost:{port}"
     pages: dict[str, bytes] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path.split("?")[0], b"<!doctype html><title>article</title><p>An article.</p>")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield origin, pages
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_pages(free_port(), pages, default=b"<!doctype html><title>article</title><p>An article.</p>") as origin:
+        yield origin, pages
 
 
 def test_count_js_fills_an_index_page_with_one_request(site, reader, index_site, artifacts):

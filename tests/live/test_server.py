@@ -366,3 +366,51 @@ def test_serve_workers_share_the_port_and_the_sqlite_log(make_server):
     server.stop()
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
                 and "zombie" not in Path(f"/proc/{pid}/status").read_text()]
+
+
+def test_a_rebuild_in_another_process_resets_only_the_readers_whose_frames_changed(make_server):
+    """`threadlog projections rebuild` run beside a live server (issue 17): the node's publisher reads the rebuild's
+    notices (no Redis here) and sends `reset` to the readers of the thread whose frames changed; the other
+    thread's reader is told nothing and keeps receiving."""
+    import sqlite3
+
+    server = make_server().start()
+    changed, kept = unique_key("rb-changed"), unique_key("rb-kept")
+    for key in (changed, kept):
+        post(server, key, "first")
+        post(server, key, "second")
+    db = sqlite3.connect(server.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    with db:  # the frame as an older projector might have written it
+        (position, text), = db.execute("SELECT position, frame FROM threadlog_frame WHERE thread_key = ?"
+                                       " ORDER BY position DESC LIMIT 1", [changed]).fetchall()
+        db.execute("UPDATE threadlog_frame SET frame = ? WHERE position = ?",
+                   [text.replace("second", "as rendered before"), position])
+    db.close()
+
+    async def read(ws, until: str, seconds: float = WAIT) -> list[dict]:
+        frames = []
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), seconds))
+            if frame["type"] != "presence":
+                frames.append(frame)
+            if frame["type"] == until:
+                return frames
+
+    async def main():
+        async with websockets.connect(f"{server.ws_url}/ws/threads/{changed}/?after=0") as on_changed, \
+                websockets.connect(f"{server.ws_url}/ws/threads/{kept}/?after=0") as on_kept:
+            served = await read(on_changed, "ready")
+            assert "as rendered before" in json.dumps(served)
+            await read(on_kept, "ready")
+            done = await asyncio.to_thread(server.cli, "projections", "rebuild")
+            assert "frames changed in 1 thread(s)" in done.stdout
+            reset = (await read(on_changed, "reset"))[-1]
+            assert reset["position"] == position and "rebuilt" in reset["reason"]
+            later = await asyncio.to_thread(post, server, kept, "after the rebuild")
+            got = await read(on_kept, "event")
+            assert [f["type"] for f in got] == ["event"] and got[0]["position"] == later["position"]
+            await on_changed.send(json.dumps({"type": "resume", "after": 0}))
+            resumed = await read(on_changed, "ready")
+            assert "as rendered before" not in json.dumps(resumed) and len(resumed) == 4
+
+    asyncio.run(main())

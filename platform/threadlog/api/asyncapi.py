@@ -43,7 +43,8 @@ SERVER_FRAMES = {
     "ready": _frame("ready", ["position"], "The backlog is sent (or none was asked for): live from here on.",
                     position=_POSITION),
     "reset": _frame("reset", ["position", "reason"],
-                    "Too much (or no longer kept) history to replay: refetch the thread over HTTP.",
+                    "Too much (or no longer kept) history to replay, or an online rebuild of the read model "
+                    "changed this thread's frames: refetch the thread over HTTP.",
                     position=_POSITION, reason={"type": "string"}),
     "presence": _frame("presence", ["readers"], "How many readers have the thread open.", readers=_COUNT),
     "pong": _frame("pong", [], "The answer to a ping.", position=_POSITION),

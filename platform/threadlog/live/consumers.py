@@ -77,6 +77,18 @@ def _fresh_thread_position(thread_key: str) -> tuple[int, int]:
     return _thread_position(thread_key)
 
 
+class RebuildReset:
+    """A `reset` queued behind the frames already waiting: the thread's frames changed in an online rebuild
+    (projections.reset). Its position is decided when it is sent: the thread's position after the switch, or the
+    last position this reader was sent if that is later (frames after the switch are the rebuilt ones)."""
+
+    __slots__ = ("position",)
+    REASON = "the read model was rebuilt and this thread's frames changed; refetch the thread"
+
+    def __init__(self, position: int):
+        self.position = position
+
+
 def _error(code: str, message: str) -> str:
     return json.dumps({"type": "error", "code": code, "message": message})
 
@@ -91,7 +103,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         self.handed_bytes = 0
         self.thread_key = self.scope["url_route"]["kwargs"]["key"]
         self.limit = settings.THREADLOG["WS_QUEUE_FRAMES"]
-        self.pending: deque[tuple[int | None, str]] = deque()  # frames not yet handed to the server
+        self.pending: deque[tuple[int | None, str | RebuildReset]] = deque()  # frames not yet handed to the server
         self.last_sent = 0
         # An idle reader holds no task: a sender task exists only while frames wait (see `deliver`).
         self.sender: asyncio.Task | None = None
@@ -161,7 +173,11 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         try:
             while self.pending and not self.replaying:
                 position, text = self.pending.popleft()
-                if position is None or position > self.last_sent:
+                if isinstance(text, RebuildReset):
+                    self.last_sent = max(self.last_sent, text.position)
+                    await self.send(text_data=json.dumps(
+                        {"type": "reset", "position": self.last_sent, "reason": RebuildReset.REASON}))
+                elif position is None or position > self.last_sent:
                     await self.send(text_data=text)
                     if position is not None:
                         self.last_sent = position
@@ -185,7 +201,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             self.handed.popleft()
         return len(self.handed)
 
-    def deliver(self, position: int | None, stream_version: int | None, text: str) -> None:
+    def deliver(self, position: int | None, stream_version: int | None, text: str | RebuildReset) -> None:
         """Called by the node's publisher, once per frame of this thread: queue it, never wait for the socket."""
         if self.overflowed:
             return
@@ -197,6 +213,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     def deliver_presence(self, text: str) -> None:
         self.deliver(None, None, text)
+
+    def deliver_reset(self, position: int) -> None:
+        """Called by the node's publisher when an online rebuild changed this thread's frames."""
+        self.deliver(None, None, RebuildReset(position))
 
     def _overflow(self) -> None:
         if not self.overflowed:  # close once, however many frames arrive before the close runs

@@ -5,6 +5,8 @@ writer wakes its own process's publisher and, with Redis, every node's with one 
 reads the frames after the last position it pushed, once, and hands the already-encoded text to each local
 reader of that thread: one read and one encoding per event per node, not one message per reader. A periodic
 poll backs the doorbell up, so an event whose writer died between commit and push still reaches readers.
+The same poll reads the notices of an online rebuild that changed a thread's frames (projections.reset) and sends
+that thread's readers `reset`.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from projections.models import LiveFrame
+from projections.models import FrameReset, LiveFrame
 from threadlog.ops import metrics
 from threadlog.ops.dependency import REDIS
 
@@ -37,6 +39,7 @@ class Reader(Protocol):
 
     def deliver(self, position: int, stream_version: int, text: str) -> None: ...
     def deliver_presence(self, text: str) -> None: ...
+    def deliver_reset(self, position: int) -> None: ...
 
 
 @database_sync_to_async
@@ -53,11 +56,25 @@ def last_frame_position() -> int:
     return int(row or 0)
 
 
+@database_sync_to_async
+def resets_after(seen: int, limit: int = 5000) -> list[tuple[int, str, int]]:
+    """The rebuild notices after `seen` (by id): (id, thread key, the thread's position after the switch)."""
+    return list(FrameReset.objects.filter(id__gt=seen).order_by("id").values_list("id", "thread_key", "position")
+                [:limit])
+
+
+@database_sync_to_async
+def last_reset() -> int:
+    return int(FrameReset.objects.order_by("-id").values_list("id", flat=True).first() or 0)
+
+
 class Publisher:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.readers: dict[str, set[Reader]] = {}
         self.position = 0
+        self.reset_seen = 0  # the last rebuild notice handled (projections.models.FrameReset)
+        self._resets_due = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._doorbell_task: asyncio.Task | None = None
@@ -119,6 +136,7 @@ class Publisher:
 
     async def _run(self) -> None:
         self.position = await last_frame_position()
+        self.reset_seen = await last_reset()
         self._started.set()
         poll = settings.THREADLOG["PUBLISHER_POLL_SECONDS"]
         while True:
@@ -129,6 +147,9 @@ class Publisher:
             self._wake.clear()
             try:
                 await self.pump()
+                if self.loop.time() >= self._resets_due:  # at most once a poll, however busy the doorbell
+                    self._resets_due = self.loop.time() + poll
+                    await self.send_resets()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -153,6 +174,14 @@ class Publisher:
                     await asyncio.sleep(0)
             if len(rows) < 500:
                 return
+
+    async def send_resets(self) -> None:
+        """Send `reset` to the local readers of every thread an online rebuild changed since the last look."""
+        while rows := await resets_after(self.reset_seen):
+            for seen, thread_key, position in rows:
+                for reader in tuple(self.readers.get(thread_key, ())):
+                    reader.deliver_reset(position)
+                self.reset_seen = seen
 
     def wake(self) -> None:
         self._wake.set()

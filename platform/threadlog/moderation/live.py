@@ -48,6 +48,9 @@ class ModerationConsumer(AsyncWebsocketConsumer):
     def deliver_presence(self, text: str) -> None:
         pass
 
+    def deliver_reset(self, position: int) -> None:
+        pass  # registered under ALL_THREADS, never a thread's key: the queue is read over HTTP anyway
+
     async def _flush(self) -> None:
         try:
             await asyncio.sleep(CHANGED_EVERY)
