@@ -19,6 +19,7 @@ from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .state import (COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, bulk_write, comment_row, insert_rows,
                     thread_row)
 from .offload import Helper, Jobs, helper_for
+from .reset import FrameCheck, drop_served_frames, keep_served_frames
 from .thread import apply, encode_frame, frames_cut
 
 Progress = Callable[[int], None]
@@ -172,16 +173,26 @@ def indexes_built_after(models: Iterable, using: str) -> Iterator[None]:
             cur.execute(sql)
 
 
-def rebuild(store: EventStore, progress: Progress | None = None) -> int:
-    """Replace the read models by a replay of the whole log. Writers wait for the lock meanwhile."""
+def rebuild(store: EventStore, progress: Progress | None = None, stats: dict | None = None) -> int:
+    """Replace the read models by a replay of the whole log. Writers wait for the lock meanwhile.
+
+    Connected readers of a thread whose frames came out different get `reset`, as after an online rebuild
+    (projections.reset); `stats["threads_reset"]` says how many threads."""
     using = store.using
     with store.write_transaction(), _no_cycle_collection(), helper_for(store.head()) as helper:
         head = store.head()
+        served = keep_served_frames(using)
         for model in READ_MODELS:
             model.objects.using(using).all().delete()
         with indexes_built_after(READ_MODELS, using):
             _write_replay(store, head, progress, helper)
         _set_checkpoint(head, THREAD_PROJECTOR, using)
+        check = FrameCheck(using, LiveFrame._meta.db_table, ThreadView._meta.db_table, served=served)
+        check.compare(head)
+        reset = check.settle()
+        drop_served_frames(using)
+    if stats is not None:
+        stats.update(threads_reset=reset, frames_compare_seconds=check.compare_seconds)
     forget_replaced_states()
     return head
 

@@ -36,10 +36,11 @@ def _rows(using: str, sql: str, params: list) -> list:
 class FrameCheck:
     """The frames of one online rebuild: live ones against rebuilt ones (see the module's docstring)."""
 
-    def __init__(self, using: str, next_frames: str, next_threads: str):
+    def __init__(self, using: str, next_frames: str, next_threads: str, served: str | None = None):
         self.using = using
         q = connections[using].ops.quote_name
-        self.live, self.next, self.next_threads = (q(LiveFrame._meta.db_table), q(next_frames), q(next_threads))
+        self.live, self.next, self.next_threads = (q(served or LiveFrame._meta.db_table), q(next_frames),
+                                                   q(next_threads))
         self.bound = 0
         self.changed: set[str] = set()
         self.tail: list[tuple[int, str, str]] = []
@@ -91,3 +92,23 @@ class FrameCheck:
                 FrameReset.objects.using(self.using).bulk_create(
                     [FrameReset(thread_key=key, position=last.get(key, 0), recorded_at=now) for key in keys[i:i + 500]])
         return len(self.changed)
+
+
+SERVED_COPY = "threadlog_frame_served"
+
+
+def keep_served_frames(using: str) -> str:
+    """An offline rebuild (projections.rebuild) replaces the frames in place: before it empties the table, the
+    frames readers may have been served are copied to a temporary table of this connection (gone with it), which
+    `FrameCheck(..., served=...)` then compares with the rebuilt ones. Returns that table's name."""
+    q = connections[using].ops.quote_name
+    with connections[using].cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {q(SERVED_COPY)}")
+        cur.execute(f"CREATE TEMPORARY TABLE {q(SERVED_COPY)} AS SELECT position, thread_key, stream_version, frame"
+                    f" FROM {q(LiveFrame._meta.db_table)}")
+    return SERVED_COPY
+
+
+def drop_served_frames(using: str) -> None:
+    with connections[using].cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {connections[using].ops.quote_name(SERVED_COPY)}")

@@ -118,15 +118,15 @@ def cmd_projections_rebuild(args) -> int:
     stats: dict = {}
     with bar:
         if args.offline:  # the append lock held throughout (SQLite: the indexes get their own names back)
-            head = rebuild(store, progress=advance)
+            head = rebuild(store, progress=advance, stats=stats)
         else:  # writes continue; a short lock for the switch (projections.online)
             head = rebuild_online(store, progress=advance, stats=stats)
     seconds = time.perf_counter() - started
     print(f"rebuilt read models from {head} events in {seconds:.2f} s")
-    if stats:
+    if "catch_up_events" in stats:
         print(f"writes continued: {stats['catch_up_events']} events caught up in {stats['catch_up_rounds']} round(s),"
               f" {stats['applied_under_lock']} under the append lock, held {stats['lock_held_seconds']:.3f} s")
-        print(f"frames changed in {stats['threads_reset']} thread(s): their connected readers are sent reset")
+    print(f"frames changed in {stats['threads_reset']} thread(s): their connected readers are sent reset")
     return 0
 
 

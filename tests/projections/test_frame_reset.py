@@ -64,3 +64,27 @@ def test_notices_name_exactly_the_threads_whose_frames_changed(live_db, key, usi
     seen = _last_notice(using)
     online.rebuild_online(store, stats=stats)  # nothing changed since: no notice
     assert stats["threads_reset"] == 0 and not FrameReset.objects.using(using).filter(id__gt=seen).exists()
+
+
+@pytest.mark.parametrize("using", ["default", "postgres"], ids=["sqlite", "postgres"])
+def test_an_offline_rebuild_sends_reset_for_the_threads_it_changed_too(live_db, key, using):
+    from events.store import EventStore
+    from projections.rebuild import rebuild
+
+    store = EventStore(using)
+    changed, kept = f"{key}-changed", f"{key}-kept"
+    for k in (changed, kept):
+        _post(store, k, "first")
+    _alter(using, _post(store, changed, "second"))
+    seen = _last_notice(using)
+
+    stats: dict = {}
+    rebuild(store, stats=stats)
+    notices = {n.thread_key: n.position for n in FrameReset.objects.using(using).filter(id__gt=seen)}
+    mine = {k: p for k, p in notices.items() if k.startswith(key)}
+    assert mine == dict(ThreadView.objects.using(using).filter(key=changed).values_list("key", "last_position"))
+    assert stats["threads_reset"] == len(notices)
+
+    seen = _last_notice(using)
+    rebuild(store, stats=stats)  # the frames it wrote are the ones it writes again: no notice
+    assert stats["threads_reset"] == 0 and not FrameReset.objects.using(using).filter(id__gt=seen).exists()
