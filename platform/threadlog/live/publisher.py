@@ -32,6 +32,18 @@ WAKEUP_GROUP = "threadlog.wakeup"
 NODE_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 ALL_THREADS = "*"  # not a thread key: a reader registered under it gets every thread's frames
 PRESENCE_DELAY = 0.15  # seconds over which joins and leaves are announced together
+PRESENCE_FRAMES_PER_SECOND = 2000  # presence frames a node sends a thread's readers, at most, once it has many
+PRESENCE_MAX_INTERVAL = 5.0  # the count shown is never older than this while readers come and go
+
+
+def presence_interval(readers: int) -> float:
+    """The shortest time between two presence pushes to one thread's readers on this node.
+
+    A push is one frame per reader, and every node's announcement arrives at every node: with a fixed interval,
+    N readers joining a thread cost N frames per push, about N² in all (10,000 readers on two nodes kept each
+    node busy for minutes after the last join). A small audience sees the count at once (PRESENCE_DELAY); a
+    large one sees it at most PRESENCE_MAX_INTERVAL late, and the node sends about PRESENCE_FRAMES_PER_SECOND."""
+    return min(PRESENCE_MAX_INTERVAL, max(PRESENCE_DELAY, readers / PRESENCE_FRAMES_PER_SECOND))
 
 
 class Reader(Protocol):
@@ -83,6 +95,8 @@ class Publisher:
         self._presence_due: set[str] = set()
         self._presence_last: dict[str, float] = {}
         self._presence_tasks: set[asyncio.Task] = set()
+        self._push_due: set[str] = set()
+        self._pushed_last: dict[str, float] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -128,7 +142,7 @@ class Publisher:
                 continue
             REDIS.ok()
             if message.get("type") == "presence.changed":
-                await self.push_presence(message["thread"])
+                self._push_presence_soon(message["thread"])
             else:
                 if "position" in message:
                     metrics.committed(message["position"], message.get("at"))
@@ -234,12 +248,38 @@ class Publisher:
             if self.presence.shared and layer is not None:
                 await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
             else:
-                await self.push_presence(thread_key)
+                self._push_presence_soon(thread_key)
         except Exception as error:  # presence is best-effort; the next change announces again
             if self.presence.shared:
                 REDIS.failed(error, during="presence")
             else:
                 log.exception("presence announcement failed")
+
+    def _push_presence_soon(self, thread_key: str) -> None:
+        """Push the thread's count to this node's readers now, or once presence_interval has passed since the
+        last push, once for every announcement (of any node) that arrives meanwhile."""
+        if thread_key in self._push_due:
+            return
+        self._push_due.add(thread_key)
+        interval = presence_interval(self.local_count(thread_key))
+        wait = max(0.0, self._pushed_last.get(thread_key, -interval) + interval - self.loop.time())
+        self._presence_tasks.add(task := self.loop.create_task(self._push_presence_later(thread_key, wait)))
+        task.add_done_callback(self._presence_tasks.discard)
+
+    async def _push_presence_later(self, thread_key: str, wait: float) -> None:
+        if wait:
+            await asyncio.sleep(wait)
+        self._push_due.discard(thread_key)
+        self._pushed_last[thread_key] = self.loop.time()
+        if len(self._pushed_last) > 10_000:
+            self._pushed_last.clear()
+        try:
+            await self.push_presence(thread_key)
+        except Exception as error:  # presence is best-effort; the next change pushes again
+            if self.presence.shared:
+                REDIS.failed(error, during="presence")
+            else:
+                log.exception("presence push failed")
 
     async def push_presence(self, thread_key: str) -> None:
         readers = tuple(self.readers.get(thread_key, ()))
