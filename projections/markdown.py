@@ -122,8 +122,28 @@ def render_markdown_sanitised(text: str) -> str:
     return _CLEANER.clean(_MD.render(_shallow(text)))
 
 
+_SCHEME_AT = re.compile(r"https?://", re.IGNORECASE)
+_WORD_CHAR = re.compile(r"\w")
+_NO_LINK_AFTER = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-")
+
+
+def _links_alike(text: str) -> bool:
+    """Whether the plain format and this one link the same bare URLs: plain text links a scheme after a word
+    boundary (`render._URL`), this format after anything but an ASCII letter, digit, ".", "+" or "-"
+    (`_SCHEME_BEFORE`, as markdown-it's linkify). They differ after ".", "+", "-", "_" and non-ASCII letters;
+    such a body takes markdown-it's path (hypothesis found ".HTTP://0")."""
+    for match in _SCHEME_AT.finditer(text):
+        if match.start() == 0:
+            continue
+        before = text[match.start() - 1]
+        if (_WORD_CHAR.match(before) is None) != (before not in _NO_LINK_AFTER):
+            return False
+    return True
+
+
 def _renders_as_plain(text: str) -> bool:
-    return _plain_looking(text) and "\x00" not in text and "\ufeff" not in text
+    return (_plain_looking(text) and "\x00" not in text and "\ufeff" not in text
+            and ("://" not in text or _links_alike(text)))
 
 
 def render_markdown(text: str) -> str:

@@ -24,6 +24,14 @@ def test_the_short_cut_equals_markdown_it(text):
     assert render_markdown(text) == render_markdown_sanitised(text)
 
 
+@pytest.mark.parametrize("text", [".HTTP://0", ".http://e.org", "a+http://e.org", "x-https://e.org/a", "_http://e.org",
+                                  "éhttp://e.org", "see (http://e.org).", "1.http://e.org"])
+def test_a_url_after_punctuation_or_a_letter_is_linked_as_markdown_it_links_it(text):
+    # The plain format links after a word boundary, markdown-it after anything but [A-Za-z0-9.+-]: found by
+    # hypothesis, such a body no longer takes the plain short cut.
+    assert render_markdown(text) == render_markdown_sanitised(text)
+
+
 def test_text_without_markdown_renders_as_plain_text_did():
     for text in ["Hello <b>world</b>\n\nsee https://example.org/x.", "one\ntwo\n\nthree", "Q&A: you & me > them",
                  "5 > 3 and 2 < 4", "wow!", "a|b"]:
