@@ -160,6 +160,15 @@ class Shadow:
                     _exec(self.using, sql)
         self.indexed = True
 
+    def analyze(self) -> None:
+        """PostgreSQL: planner statistics for the new tables before they go live. A fresh table has none, and
+        until autovacuum got round to it the planner guessed one row per thread: a thread's first page took
+        40 ms at 30,000 comments instead of 1 (the pinned comments read through a sort index, filtered). SQLite
+        plans without statistics here, as the live tables always have."""
+        if not self.sqlite:
+            for t in self.tables:
+                _exec(self.using, f"ANALYZE {_q(self.using, t.next)}")
+
     def drop(self, suffix: str = NEXT) -> None:
         for t in self.tables:
             with transaction.atomic(using=self.using):
@@ -383,6 +392,7 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
             stats["catch_up_rounds"] += 1
             stats["catch_up_events"] += now - head
             head = now
+        shadow.analyze()
         frames = FrameCheck(using, shadow.by_model[LiveFrame], shadow.by_model[ThreadView])
         frames.compare(head)  # which threads' readers were served frames the rebuild changed (projections.reset)
         if before_switch is not None:

@@ -157,3 +157,22 @@ def test_the_old_indexes_go_without_secure_delete_and_the_setting_is_restored(li
         assert all(value == setting for kind, value in dropped if kind == "TABLE")
         assert secure_delete() == setting
     assert verify(store) is None
+
+
+def test_the_rebuilt_tables_have_planner_statistics_on_postgresql(live_db, key):
+    """A fresh table has none: until autovacuum's turn, PostgreSQL planned a thread's pinned comments through a sort
+    index (40 ms for the first page of a 30,000-comment thread instead of 0.1)."""
+    from django.db import connections
+
+    from events.store import EventStore
+    from projections.online import rebuild_online
+
+    store = EventStore("postgres")
+    store.append(key, [ThreadOpened(key=key, title=key),
+                       CommentPosted(comment_id=str(uuid.uuid4()), body="x", author_id="guest:stats")],
+                 expected_version=ANY)
+    rebuild_online(store)
+    with connections["postgres"].cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stats WHERE schemaname = current_schema()"
+                    " AND tablename = 'threadlog_comment' AND attname = 'thread_key'")
+        assert cur.fetchone()[0] == 1

@@ -17,6 +17,8 @@ from django.db import connections
 from events.people import person_keys
 from events.store import NO_STREAM, EventStore, StreamAppend, get_store
 from projections.base import project_pending
+from projections.models import CommentView, ThreadView, VoteView
+from projections.rebuild import analyze
 from projections.render import rendered
 from projections.state import THREAD_FIELDS, ThreadRow, thread_from_values
 from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
@@ -181,6 +183,8 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
                 announce_import(tally.last_position, store.using)
     except _Rollback:
         pass
+    if not dry_run and tally.events:  # PostgreSQL's planner learns the thread sizes now, not at autovacuum's turn
+        analyze([ThreadView, CommentView, VoteView], store.using)
     return tally
 
 
