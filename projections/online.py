@@ -37,7 +37,7 @@ from .base import THREAD_PROJECTOR, _set_checkpoint, apply_events, checkpoint
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .offload import Jobs, helper_for
 from .queue_models import Ban, QueueItem, Report
-from .rebuild import READ_MODELS, Frame, _no_cycle_collection, fold, forget_replaced_states
+from .rebuild import READ_MODELS, Frame, _no_cycle_collection, analyze, fold, forget_replaced_states
 from .reset import FrameCheck
 from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_write, insert_rows
 from .thread import frames_cut
@@ -159,15 +159,6 @@ class Shadow:
                 with transaction.atomic(using=self.using):  # one index at a time: writers get in between
                     _exec(self.using, sql)
         self.indexed = True
-
-    def analyze(self) -> None:
-        """PostgreSQL: planner statistics for the new tables before they go live. A fresh table has none, and
-        until autovacuum got round to it the planner guessed one row per thread: a thread's first page took
-        40 ms at 30,000 comments instead of 1 (the pinned comments read through a sort index, filtered). SQLite
-        plans without statistics here, as the live tables always have."""
-        if not self.sqlite:
-            for t in self.tables:
-                _exec(self.using, f"ANALYZE {_q(self.using, t.next)}")
 
     def drop(self, suffix: str = NEXT) -> None:
         for t in self.tables:
@@ -392,7 +383,7 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
             stats["catch_up_rounds"] += 1
             stats["catch_up_events"] += now - head
             head = now
-        shadow.analyze()
+        analyze(using, [t.next for t in shadow.tables])  # before they go live (projections.rebuild.analyze)
         frames = FrameCheck(using, shadow.by_model[LiveFrame], shadow.by_model[ThreadView])
         frames.compare(head)  # which threads' readers were served frames the rebuild changed (projections.reset)
         if before_switch is not None:

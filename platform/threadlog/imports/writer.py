@@ -184,7 +184,7 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
     except _Rollback:
         pass
     if not dry_run and tally.events:  # PostgreSQL's planner learns the thread sizes now, not at autovacuum's turn
-        analyze([ThreadView, CommentView, VoteView], store.using)
+        analyze(store.using, [model._meta.db_table for model in (ThreadView, CommentView, VoteView)])
     return tally
 
 

@@ -250,10 +250,14 @@ class Publisher:
             else:
                 self._push_presence_soon(thread_key)
         except Exception as error:  # presence is best-effort; the next change announces again
-            if self.presence.shared:
-                REDIS.failed(error, during="presence")
-            else:
-                log.exception("presence announcement failed")
+            self._presence_failed(error)
+
+    def _presence_failed(self, error: Exception) -> None:
+        """With Redis, one warning per outage (threadlog.ops.dependency); without, the traceback (a bug)."""
+        if self.presence.shared:
+            REDIS.failed(error, during="presence")
+        else:
+            log.exception("presence announcement or push failed")
 
     def _push_presence_soon(self, thread_key: str) -> None:
         """Push the thread's count to this node's readers now, or once presence_interval has passed since the
@@ -276,10 +280,7 @@ class Publisher:
         try:
             await self.push_presence(thread_key)
         except Exception as error:  # presence is best-effort; the next change pushes again
-            if self.presence.shared:
-                REDIS.failed(error, during="presence")
-            else:
-                log.exception("presence push failed")
+            self._presence_failed(error)
 
     async def push_presence(self, thread_key: str) -> None:
         readers = tuple(self.readers.get(thread_key, ()))
