@@ -31,3 +31,19 @@ def test_fernet_tokens_of_earlier_versions_still_open_and_erase_with_the_key(liv
     assert erase_key(person)
     assert KeyRing().unseal(person, old) is None
 
+
+
+def test_sealing_for_many_people_keeps_a_bounded_number_of_aes_contexts():
+    """A rebuild or an import seals and opens for tens of thousands of people; the process keeps the AES contexts
+    (about 2.4 KB of OpenSSL memory each) of the last CONTEXTS only, and every token still opens afterwards."""
+    from events import sealing
+
+    sealing.forget_cached_keys()
+    people = [(f"guest:many-{i}", sealing.new_key()) for i in range(sealing.CONTEXTS + 300)]
+    tokens = [sealing.seal_with(k, p, {"name": f"n{i}"}) for i, (p, k) in enumerate(people)]
+    assert sealing._context.cache_info().currsize == sealing.CONTEXTS
+    assert [sealing.open_sealed(k, p, t) for (p, k), t in zip(people, tokens)] == \
+        [{"name": f"n{i}"} for i in range(len(people))]
+    assert sealing._context.cache_info().currsize <= sealing.CONTEXTS
+    sealing.forget_cached_keys()  # an erasure: nothing derived from a key lingers in this process
+    assert sealing._context.cache_info().currsize == 0 and sealing._derived.cache_info().currsize == 0

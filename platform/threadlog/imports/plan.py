@@ -14,11 +14,10 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 from events.imported import ThreadOpened, VotesImported
-from events.sealing import derived_key, seal_with, seal_with_aead
+from events.sealing import seal_with
 from events.types import Event, UnknownEventType, event_class
 
 from .model import SourceComment, SourceThread, Status, Tally, comment_uuid
@@ -41,24 +40,6 @@ def author_id(fmt: str, name: str, email: str) -> str:
 def _person(fmt: str, who: str) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"{fmt}\n{who}".encode(), hashlib.sha256).hexdigest()
     return f"import:{digest[:24]}"
-
-
-class Sealer:
-    """Seals authors' names and e-mails for one import. Not events.sealing's process-wide cache of AES contexts
-    (65,536 of about 2.4 KB each: an import of many authors filled it, and its memory grew with the file): the
-    derived keys of every author met (32 bytes each) and the contexts of the last CONTEXTS used."""
-
-    CONTEXTS = 2048
-
-    def __init__(self) -> None:
-        self._derived: dict[str, bytes] = {}
-        self._context = functools.lru_cache(maxsize=self.CONTEXTS)(AESGCM)
-
-    def __call__(self, key: str, person: str, fields: dict[str, Any]) -> str:
-        derived = self._derived.get(key)
-        if derived is None:
-            derived = self._derived[key] = derived_key(key)
-        return seal_with_aead(self._context(derived), person, fields)
 
 
 def _held(comment_id: str) -> Event | None:

@@ -24,7 +24,7 @@ from projections.state import THREAD_FIELDS, ThreadRow, thread_from_values
 from threadlog.commands.importing import announce_import, append_imported_batch, project_imported
 
 from .model import ImportFileError, SourceThread, Tally
-from .plan import Sealer, decide_thread, held_possible
+from .plan import decide_thread, held_possible
 from .reader_process import threads_from_child
 from .reading import Counting, Progress, detect, prepared, read_threads
 
@@ -130,7 +130,6 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         return keys
 
     metadata = {"actor": actor}
-    seal = Sealer()
 
     def import_batch(batch: list[SourceThread]) -> None:
         """Decide, append and project a batch of threads: a query for their threads, one for the ids of the
@@ -145,7 +144,7 @@ def import_file(fp: IO[bytes], *, fmt: str = "auto", site_url: str = "", dry_run
         appends: list[StreamAppend] = []
         names: dict[str, str] = {}
         for key, d in decided:
-            plan = d.plan(keys, seal)
+            plan = d.plan(keys)  # sealed by events.sealing (its caches are bounded)
             if not any(ev.type == "CommentPosted" for ev in plan.events):
                 continue  # nothing new (or nothing to keep): no thread opened, nothing appended
             thread = threads.get(key)
