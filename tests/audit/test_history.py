@@ -130,3 +130,18 @@ def test_audit_pages_are_for_staff_only(client, live_db, story, django_user_mode
     assert b"A second line." in then.content and b"[deleted]" not in then.content
     now = client.get(f"/audit/thread/{story['key']}")
     assert b"[deleted]" in now.content
+
+
+def test_a_moment_resolves_to_the_last_position_recorded_at_or_before_it(store, key):
+    """`--until <time>` and the workbench's time picker (events.audit.position_at_time), on both databases."""
+    from events.audit import position_at_time, resolve_point
+    from events.types import ThreadOpened
+
+    first = store.append(key, [ThreadOpened(key=key, title="t")])[0]
+    second = store.append(key, [ThreadOpened(key=key, title="again")], expected_version=1)[0]
+    assert position_at_time(store, "2000-01-01T00:00") == 0  # before the log began
+    assert position_at_time(store, first.recorded_at) == first.position
+    assert position_at_time(store, second.recorded_at) == second.position
+    if second.recorded_at > first.recorded_at:
+        assert resolve_point(store, first.recorded_at) == first.position  # not the later event
+    assert position_at_time(store, "2999-01-01T00:00:00+02:00") == store.head()
