@@ -26,6 +26,7 @@ from threadlog.ops import metrics
 from threadlog.ops.dependency import REDIS
 
 from . import presence
+from .pacing import Pacer
 
 log = logging.getLogger(__name__)
 WAKEUP_GROUP = "threadlog.wakeup"
@@ -92,11 +93,9 @@ class Publisher:
         self._doorbell_task: asyncio.Task | None = None
         self._started = asyncio.Event()
         self.presence = presence.make_presence(NODE_ID)
-        self._presence_due: set[str] = set()
-        self._presence_last: dict[str, float] = {}
-        self._presence_tasks: set[asyncio.Task] = set()
-        self._push_due: set[str] = set()
-        self._pushed_last: dict[str, float] = {}
+        # a thread's count announced to every node (PRESENCE_DELAY apart), and pushed to this node's readers
+        self._announcements = Pacer(loop, self._announce_presence, self._presence_failed)
+        self._pushes = Pacer(loop, self.push_presence, self._presence_failed)
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -109,7 +108,7 @@ class Publisher:
     async def stop(self) -> None:
         """Cancel the tail and the doorbell (a test's event loop ends; a server process exits)."""
         tasks = [t for t in (self._task, self._doorbell_task, getattr(self.presence, "_refresher", None)) if t]
-        tasks += list(self._presence_tasks)
+        tasks += self._announcements.tasks() + self._pushes.tasks()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -225,62 +224,28 @@ class Publisher:
         """Announce the thread's reader count soon, once for all the joins and leaves of that moment.
 
         Announcing every join to every reader would cost N² frames while N readers arrive; coalesced over
-        PRESENCE_DELAY it costs about N per burst."""
-        if thread_key in self._presence_due:
-            return
-        self._presence_due.add(thread_key)
-        # A lone change is announced at once; changes within PRESENCE_DELAY of the last announcement wait for
-        # the end of that window and go out together.
-        wait = max(0.0, self._presence_last.get(thread_key, -PRESENCE_DELAY) + PRESENCE_DELAY - self.loop.time())
-        self._presence_tasks.add(task := self.loop.create_task(self._announce_presence(thread_key, wait)))
-        task.add_done_callback(self._presence_tasks.discard)
+        PRESENCE_DELAY it costs about N per burst. A lone change is announced at once."""
+        self._announcements.request(thread_key, PRESENCE_DELAY)
 
-    async def _announce_presence(self, thread_key: str, wait: float) -> None:
-        if wait:
-            await asyncio.sleep(wait)
-        self._presence_due.discard(thread_key)
-        self._presence_last[thread_key] = self.loop.time()
-        if len(self._presence_last) > 10_000:
-            self._presence_last.clear()
-        try:
-            await self.presence.set_local(thread_key, self.local_count(thread_key))
-            layer = get_channel_layer()
-            if self.presence.shared and layer is not None:
-                await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
-            else:
-                self._push_presence_soon(thread_key)
-        except Exception as error:  # presence is best-effort; the next change announces again
-            self._presence_failed(error)
+    async def _announce_presence(self, thread_key: str) -> None:
+        await self.presence.set_local(thread_key, self.local_count(thread_key))
+        layer = get_channel_layer()
+        if self.presence.shared and layer is not None:
+            await layer.group_send(WAKEUP_GROUP, {"type": "presence.changed", "thread": thread_key})
+        else:
+            self._push_presence_soon(thread_key)
 
     def _presence_failed(self, error: Exception) -> None:
         """With Redis, one warning per outage (threadlog.ops.dependency); without, the traceback (a bug)."""
         if self.presence.shared:
             REDIS.failed(error, during="presence")
         else:
-            log.exception("presence announcement or push failed")
+            log.exception("presence announcement or push failed", exc_info=error)
 
     def _push_presence_soon(self, thread_key: str) -> None:
         """Push the thread's count to this node's readers now, or once presence_interval has passed since the
         last push, once for every announcement (of any node) that arrives meanwhile."""
-        if thread_key in self._push_due:
-            return
-        self._push_due.add(thread_key)
-        interval = presence_interval(self.local_count(thread_key))
-        wait = max(0.0, self._pushed_last.get(thread_key, -interval) + interval - self.loop.time())
-        self._presence_tasks.add(task := self.loop.create_task(self._push_presence_later(thread_key, wait)))
-        task.add_done_callback(self._presence_tasks.discard)
-
-    async def _push_presence_later(self, thread_key: str, wait: float) -> None:
-        if wait:
-            await asyncio.sleep(wait)
-        self._push_due.discard(thread_key)
-        self._pushed_last[thread_key] = self.loop.time()
-        if len(self._pushed_last) > 10_000:
-            self._pushed_last.clear()
-        try:
-            await self.push_presence(thread_key)
-        except Exception as error:  # presence is best-effort; the next change pushes again
-            self._presence_failed(error)
+        self._pushes.request(thread_key, presence_interval(self.local_count(thread_key)))
 
     async def push_presence(self, thread_key: str) -> None:
         readers = tuple(self.readers.get(thread_key, ()))
