@@ -66,9 +66,18 @@ def cmd_createsuperuser(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from events.store import THREAD_KEY
+    from threadlog.commands import CommandError
     from threadlog.demo import load_demo
 
-    loaded = load_demo(args.key)
+    if not THREAD_KEY.match(args.key):
+        print(f"threadlog demo: {args.key!r} is not a thread key (1-200 of A-Z a-z 0-9 . _ ~ -)", file=sys.stderr)
+        return 1
+    try:
+        loaded = load_demo(args.key)
+    except CommandError as exc:
+        print(f"threadlog demo: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
     print(f"demo thread {args.key!r} {'loaded' if loaded else 'already present'}")
     return 0
 
@@ -266,8 +275,12 @@ def cmd_export(args) -> int:
 
     store = get_store()
     if args.keys:
-        with open(args.keys, "w", encoding="utf-8") as fh:
-            json.dump(export_keys(), fh)
+        try:
+            with open(args.keys, "w", encoding="utf-8") as fh:
+                json.dump(export_keys(), fh)
+        except OSError as exc:
+            print(f"threadlog export: cannot write the keys to {args.keys}: {exc.strerror}", file=sys.stderr)
+            return 1
     keys = KeyRing(preload=True) if args.readable else None
     advance, bar = _progress(store.head(), "export")
     with bar:
@@ -332,8 +345,20 @@ def cmd_notify(args) -> int:
     return notify(args)
 
 
+class ExitOneParser(argparse.ArgumentParser):
+    """argparse, but a usage error exits with status 1 like every other bad input of the CLI (argparse's is 2).
+    Sub-commands' parsers are made by the same class (add_subparsers uses the parser's own class)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="threadlog", description="An event-sourced comment section with live updates.")
+    from threadlog.environment import help_text
+
+    parser = ExitOneParser(prog="threadlog", description="An event-sourced comment section with live updates.",
+                           epilog=help_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="serve the app with daphne (HOST/PORT from the environment)")

@@ -74,3 +74,44 @@ def test_help_lists_the_commands(demo_env):
     assert "tail" in events_help
     tail_help = threadlog(demo_env, "events", "tail", "--help").stdout
     assert "--after" in tail_help
+
+
+def test_help_lists_every_setting_the_code_reads_and_every_one_readme_documents(demo_env):
+    import re
+
+    out = threadlog(demo_env, "--help").stdout
+    read = set()
+    for folder in ("platform/threadlog", "projections", "events"):
+        for path in (ROOT / folder).rglob("*.py"):
+            read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', path.read_text(encoding="utf-8")))
+            read |= set(re.findall(r'_rate\("([A-Z_]+)"', path.read_text(encoding="utf-8")))
+    internal = {"PYTHONPATH", "THREADLOG_SERVER"}  # set by threadlog itself for its own processes
+    readme = ROOT.joinpath("README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Configuration"):]
+    table = table[:table.index("\n## ", 1)]
+    documented = set(re.findall(r"^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?", table, re.M))
+    documented = {name for pair in documented for name in pair if name}
+    assert "EMAIL_URL" in read and "MODERATION" in documented
+    missing = sorted(name for name in (read - internal) | documented if not re.search(rf"\b{name}\b", out))
+    assert not missing, f"threadlog --help does not list {missing}"
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(THREADLOG), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args", [("audit", "log", "--limit", "abc"), ("no-such-command",),
+                                  ("serve", "--port", "abc"), ("import-comments", "--format", "zzz", "x.xml")])
+def test_a_usage_error_exits_1_with_a_message(demo_env, args):
+    done = _run(demo_env, *args)
+    assert done.returncode == 1 and "error:" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_demo_and_export_refuse_bad_input_with_a_message(demo_env, tmp_path):
+    bad_key = _run(demo_env, "demo", "--key", "bad key")
+    assert bad_key.returncode == 1 and "not a thread key" in bad_key.stderr and "Traceback" not in bad_key.stderr
+    second = _run(demo_env, "demo", "--key", "demo-two")  # minutes after the first: not refused as duplicates
+    assert second.returncode == 0 and "loaded" in second.stdout, second.stderr
+    unwritable = _run(demo_env, "export", "--keys", str(tmp_path / "no" / "such" / "dir" / "keys.json"))
+    assert unwritable.returncode == 1 and "cannot write the keys" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
