@@ -11,7 +11,10 @@ from typing import ClassVar
 
 from .types import Event, event
 
-HOLD_REASONS = ("first", "all", "links", "words", "premoderation", "reports", "spam")
+# Why a comment waits. The first five and "spam" (the honeypot) hold a new comment, in its own append right after its
+# CommentPosted; the others take a published comment back: readers' reports, or an edit that broke a text rule.
+HOLD_REASONS = ("first", "all", "links", "words", "premoderation", "reports", "spam", "edit_links", "edit_words")
+HOLDS_OF_PUBLISHED = frozenset({"reports", "edit_links", "edit_words"})
 
 
 @event

@@ -16,6 +16,7 @@ from events.store import EventStore, RecordedEvent
 
 from . import queue
 from .models import LiveFrame
+from .moderation import holds_posted
 from .queue import QUEUE_TYPES
 from .state import DatabaseState, MemoryState, insert_rows
 from .thread import FRAMES_WINDOW, apply, encode_frame
@@ -99,7 +100,7 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
             continue
         if ev.position != done + 1:
             raise ProjectionBehind(f"projection gap: checkpoint {done}, next event {ev.position}")
-        frame = apply(state, ev, held=i < last and events[i + 1].type == "CommentHeld")
+        frame = apply(state, ev, held=i < last and holds_posted(ev, events[i + 1]))
         if ev.type in QUEUE_TYPES:
             queue.apply(queue_state, state, ev)
         if frame is not None:

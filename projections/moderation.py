@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.moderation import MODERATION_TYPES
+from events.moderation import HOLDS_OF_PUBLISHED, MODERATION_TYPES
 from events.store import RecordedEvent
 
 from .state import CommentRow, State, ThreadRow
@@ -68,7 +68,7 @@ def apply(state: State, thread: ThreadRow, ev: RecordedEvent) -> tuple[CommentRo
     if row is None or row.thread_key != ev.stream:
         return None, None
     parent = None
-    if (ev.type == "CommentHeld" and data.get("reason") != "reports" and row.shown
+    if (ev.type == "CommentHeld" and data.get("reason") not in HOLDS_OF_PUBLISHED and row.shown
             and row.position == ev.position - 1):
         # Its CommentPosted was applied without seeing this event next (a batch of the log ended between them):
         # it was never public after all, as if the hold had been seen with it.
@@ -89,6 +89,15 @@ def apply(state: State, thread: ThreadRow, ev: RecordedEvent) -> tuple[CommentRo
         row.pinned = 0
         state.put_comment(row)
     return row, parent
+
+
+def holds_posted(posted: RecordedEvent, after: RecordedEvent) -> bool:
+    """Whether `after`, the event right after `posted` in the log, is the CommentHeld of `posted`'s own append (thread
+    .apply's `held`: the comment was never public). A hold of a published comment (reports, an edit: its own
+    append) may follow a CommentPosted too, and is told apart by its reason."""
+    return (after.type == "CommentHeld" and posted.type == "CommentPosted"
+            and after.data.get("comment_id") == posted.data.get("comment_id")
+            and after.data.get("reason") not in HOLDS_OF_PUBLISHED)
 
 
 def hold_new(state: State, row: CommentRow) -> None:

@@ -19,6 +19,7 @@ from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .state import (COMMENT_FIELDS, THREAD_FIELDS, CommentRow, MemoryState, bulk_write, comment_row, insert_rows,
                     thread_row)
 from .offload import Helper, Jobs, helper_for
+from .moderation import holds_posted
 from .reset import FrameCheck, drop_served_frames, keep_served_frames
 from .thread import apply, encode_frame, frames_cut
 
@@ -75,7 +76,7 @@ def with_hold(events: Iterable[RecordedEvent]) -> Iterator[tuple[RecordedEvent, 
     if prev is None:
         return
     for ev in it:
-        yield prev, ev.type == "CommentHeld"
+        yield prev, ev.type == "CommentHeld" and holds_posted(prev, ev)
         prev = ev
     yield prev, False
 

@@ -128,3 +128,36 @@ def _staff_session_cookie() -> str:
     client = Client()
     assert client.login(username=username, password=password)
     return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@database_sync_to_async
+def edit(comment_id: str, body: str, actor: str):
+    from threadlog.commands import Actor, EditComment, handle
+
+    return handle(EditComment(comment_id=comment_id, body=body), Actor(actor))
+
+
+async def test_an_edit_that_adds_links_holds_the_comment_and_the_public_never_sees_the_new_text():
+    """The oldest spam trick: post something harmless, edit the links in once it is published."""
+    key = unique_key("mod")
+    writer = "guest:editing-spammer"
+    harmless = await post(key, "a harmless first comment", actor=writer)
+    comm = await connect(key)
+    await frames_until(comm, "ready")
+    spam = f"{SECRET} http://a.example http://b.example http://c.example"
+    held = await edit(harmless.comment_id, spam, writer)
+    got = [await frame(comm), await frame(comm)]
+    assert [f["position"] for f in got] == [held.position - 1, held.position]  # CommentHeld, then the edit
+    assert SECRET not in json.dumps(got) and "a.example" not in json.dumps(got)
+    assert got[0]["comment"]["deleted"] is True and got[0]["counts"]["comment_count"] == 0  # gone for the public
+    assert got[1]["event"]["type"] == "Withheld"
+    typo = await edit(harmless.comment_id, spam + ".", writer)  # still pending: not held twice
+    assert [ev.type for ev in typo.recorded] == ["CommentEdited"]
+    approved = await moderate(harmless.comment_id, "approve")
+    live = await frame(comm)
+    while live["position"] != approved.position:
+        live = await frame(comm)
+    assert SECRET in live["comment"]["body_html"] and live["comment"]["status"] == "published"
+    fixed = await edit(harmless.comment_id, spam + "!", writer)  # approved with its links: a typo is not held
+    assert [ev.type for ev in fixed.recorded] == ["CommentEdited"]
+    await comm.disconnect()

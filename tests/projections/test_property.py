@@ -16,6 +16,7 @@ STAFF = {"user:prop-mod"}
 BODIES = ["hello", "hello", "see https://example.org/a?b=1&c=2.", "<script>x</script> & more", "two\n\nparas",
           "line\nbreak"]
 
+LINKS = "now with http://a.example http://b.example http://c.example"
 actor = st.integers(0, len(ACTORS) - 1)
 target = st.integers(0, 10_000)
 body = st.sampled_from(BODIES) | st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
@@ -26,6 +27,7 @@ op = st.one_of(
     st.tuples(st.just("vote"), actor, target, st.sampled_from([1, -1, 0])),
     st.tuples(st.just("vote"), actor, target, st.sampled_from([1, -1, 0])),  # votes are the commonest action
     st.tuples(st.just("edit"), actor, target, body),
+    st.tuples(st.just("edit"), actor, target, st.just(LINKS)),  # an edit that breaks the links rule: held
     st.tuples(st.just("delete"), actor, target, st.none()),
     st.tuples(st.just("held"), actor, st.none() | target, body),  # posted while MODERATION=all
     st.tuples(st.just("moderate"), st.sampled_from([4, 4, 4, 0]), target,
@@ -94,6 +96,12 @@ class Model:
 
     def may_change(self, who: str, c: ModelComment) -> bool:
         return who in STAFF or who == c.author
+
+
+def breaks_links(body: str) -> bool:
+    from threadlog.moderation.rules import content_reason  # the command side's rule (MODERATION_WORDS is empty)
+
+    return content_reason(body) == "links"
 
 
 def _run(ops, key: str) -> Model:
@@ -165,6 +173,8 @@ def _run(ops, key: str) -> Model:
                 expect_error = "not_author"
             elif c.body == arg:
                 appended = 0
+            elif who.id not in STAFF and c.status == "published" and breaks_links(arg) and not breaks_links(c.body):
+                appended = 2  # CommentHeld (edit_links), then the edit
             command = EditComment(comment_id=c.id, body=arg)
         else:
             if c.deleted:
@@ -212,6 +222,8 @@ def _run(ops, key: str) -> Model:
             c.votes[who.id] = arg
         elif kind == "edit":
             c.body = arg
+            if appended == 2:
+                model.set_status(c, "pending")
         else:
             c.deleted = True
             c.body = ""

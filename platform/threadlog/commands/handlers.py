@@ -200,7 +200,13 @@ def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_
     if comment.body == cmd.body and comment.format == format:
         return Result([], thread.key, comment.id, thread.last_position)
     edited = CommentEdited(comment_id=comment.id, body=cmd.body, editor_id=actor.id, format=format)
-    recorded, _ = _commit(store, thread.key, [edited],
+    hold = rules.edit_hold_reason(old_body=comment.body, new_body=cmd.body, status=comment.status,
+                                  is_staff=actor.is_staff)
+    # Held first, in the same append: the public's frames then never carry the new text (the edit of a pending
+    # comment is withheld from them). Its reason (edit_links, edit_words) tells it from a new comment's hold
+    # (projections.moderation.holds_posted).
+    events = [CommentHeld(comment_id=comment.id, reason=hold), edited] if hold else [edited]
+    recorded, _ = _commit(store, thread.key, events,
                           expected=thread.stream_version, actor=actor, idempotency_key=idempotency_key,
                           threads=(thread,), comments=(comment,))
     return Result(recorded, thread.key, comment.id, recorded[-1].position)

@@ -126,11 +126,31 @@ def hold_reason(*, body: str, author_id: str, is_staff: bool, thread: ThreadRow 
     mode = conf["MODERATION"]
     if mode == "all":
         return "all"
+    content = content_reason(body)
+    if content is not None:
+        return content
+    if mode == "first" and not has_published(author_id, using=using):
+        return "first"
+    return None
+
+
+def content_reason(body: str) -> str | None:
+    """The rules that look at the text alone: too many links ("links"), a listed word ("words")."""
+    conf = settings.THREADLOG
     if len(LINK.findall(body)) > conf["MODERATION_MAX_LINKS"]:
         return "links"
     pattern = _words(tuple(conf["MODERATION_WORDS"]))
     if pattern is not None and pattern.search(body):
         return "words"
-    if mode == "first" and not has_published(author_id, using=using):
-        return "first"
     return None
+
+
+def edit_hold_reason(*, old_body: str, new_body: str, status: str, is_staff: bool) -> str | None:
+    """Why an edit sends a published comment back to pending, or None. The text rules apply to an edit too (a
+    harmless comment, approved or published, then edited to carry links is the oldest trick of spam), but only
+    when the edit is what breaks the rule: a comment a moderator approved with its links is not held again for
+    fixing a typo."""
+    if is_staff or status != "published":
+        return None
+    reason = content_reason(new_body)
+    return f"edit_{reason}" if reason is not None and content_reason(old_body) != reason else None
