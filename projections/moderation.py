@@ -1,6 +1,8 @@
 """A comment's moderation status in the thread read model: who may see it, and what the public counts.
 
-Statuses: `published` (public), `pending` (waits for a moderator), `rejected`, `hidden`, `spam`. Only a
+Statuses: `published` (public), `pending` (waits for a moderator), `rejected`, `hidden`, `spam`. `spam` is stored
+(the moderation rules and the queue tell it apart) but answered as `rejected` (`public_status`): the contract has
+four statuses, and a spam-marked comment is a rejected one whose reason is spam. Only a
 published, undeleted comment is public: it alone counts in `comment_count` and its parent's `reply_count`.
 A comment enters its parent's `children` (which keeps a removed parent visible as a tombstone) the first time
 it becomes public (`shown`); a held comment enters the thread when it is approved, at the approval's place and
@@ -17,14 +19,22 @@ from .state import CommentRow, State, ThreadRow
 
 PUBLISHED = "published"
 PENDING = "pending"
+REJECTED = "rejected"
+SPAM = "spam"  # stored only: every answer reads it as REJECTED (public_status)
 # event type -> the status it leaves the comment in
-STATUS_AFTER = {"CommentHeld": PENDING, "CommentApproved": PUBLISHED, "CommentRejected": "rejected",
-                "CommentHidden": "hidden", "CommentRestored": PUBLISHED, "CommentMarkedSpam": "spam"}
+STATUS_AFTER = {"CommentHeld": PENDING, "CommentApproved": PUBLISHED, "CommentRejected": REJECTED,
+                "CommentHidden": "hidden", "CommentRestored": PUBLISHED, "CommentMarkedSpam": SPAM}
 THREAD_EVENTS = {"ThreadClosed", "ThreadReopened", "ThreadModerationChanged"}
 # frames that never reach the public (who reported what stays with staff)
 PRIVATE_EVENTS = {"CommentReported"}
 
-__all__ = ["MODERATION_TYPES", "PUBLISHED", "PENDING", "apply", "is_public", "withheld_frame"]
+__all__ = ["MODERATION_TYPES", "PUBLISHED", "PENDING", "REJECTED", "SPAM", "apply", "is_public", "public_status",
+           "withheld_frame"]
+
+
+def public_status(status: str) -> str:
+    """A stored status as every answer gives it: one of published, pending, rejected, hidden."""
+    return REJECTED if status == SPAM else status
 
 
 def is_public(row: CommentRow | None) -> bool:

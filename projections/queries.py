@@ -43,6 +43,14 @@ class Viewer:
             return True
         return not row.deleted and self.sees(row)
 
+    def lists_sql(self) -> tuple[str, list[Any]]:
+        """`lists` as an SQL condition on threadlog_comment, with its parameters."""
+        if self.staff:
+            return "NOT (deleted AND children = 0)", []
+        if self.author_id:
+            return "(children > 0 OR (NOT deleted AND (status = 'published' OR author_id = %s)))", [self.author_id]
+        return "(children > 0 OR (NOT deleted AND status = 'published'))", []
+
 
 PUBLIC = Viewer()
 
@@ -107,14 +115,14 @@ def _nest(tops: list[CommentRow], descendants: list[CommentRow], viewer: Viewer 
         by_parent.setdefault(row.parent_id or "", []).append(row)
     out = []
     for top in tops:
-        root = comment_json(top, [], private=viewer.sees(top))
+        root = comment_json(top, [], private=viewer.sees(top), staff=viewer.staff)
         out.append(root)
         stack = [(top, root)]
         while stack:
             row, node = stack.pop()
             for child in by_parent.get(row.id, ()):
                 if viewer.lists(child):
-                    child_node = comment_json(child, [], private=viewer.sees(child))
+                    child_node = comment_json(child, [], private=viewer.sees(child), staff=viewer.staff)
                     node["replies"].append(child_node)
                     stack.append((child, child_node))
     return out
@@ -145,13 +153,9 @@ def comments_page(*, thread: ThreadView, sort: str, cursor: str | None, limit: i
     if anchor is not None:  # the comments on one passage (projections.anchors)
         where.append("anchor_id = %s")
         params.append(anchor)
-    if viewer.staff:
-        where.append("NOT (deleted AND children = 0)")
-    elif viewer.author_id:
-        where.append("(children > 0 OR (NOT deleted AND (status = 'published' OR author_id = %s)))")
-        params.append(viewer.author_id)
-    else:
-        where.append("(children > 0 OR (NOT deleted AND status = 'published'))")
+    listed, listed_params = viewer.lists_sql()
+    where.append(listed)
+    params += listed_params
     if sort == "oldest":
         order = "position"
     elif sort == "newest":

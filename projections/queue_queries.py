@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from .models import CommentView
+from .moderation import REJECTED, SPAM, public_status
 from .queue_models import QueueItem
 from .state import comment_row
 from .thread import comment_json
@@ -28,7 +29,7 @@ def _tab_filter(tab: str) -> Q:
         return Q(status="pending")
     if tab == "reported":
         return Q(reports__gt=0, status__in=("published", "pending"))
-    return Q(status__in=("rejected", "spam"))
+    return Q(status__in=(REJECTED, SPAM))  # a spam-marked comment is a rejected one
 
 
 def tab_counts(thread: str | None = None) -> dict[str, int]:
@@ -43,28 +44,29 @@ def author_record(author_id: str) -> dict[str, int]:
                   .annotate(n=Count("id")).values_list("status", "n"))
     approved = QueueItem.objects.filter(author_id=author_id, decision="CommentApproved").count()
     return {"published": counts.get("published", 0), "approved": approved, "pending": counts.get("pending", 0),
-            "rejected": counts.get("rejected", 0) + counts.get("spam", 0), "hidden": counts.get("hidden", 0)}
+            "rejected": counts.get(REJECTED, 0) + counts.get(SPAM, 0), "hidden": counts.get("hidden", 0)}
 
 
 def _recent_of(author_id: str, but: str, n: int = 5) -> list[dict[str, Any]]:
     rows = CommentView.objects.filter(author_id=author_id, deleted=False).exclude(id=but).order_by("-position")[:n]
-    return [{**comment_json(comment_row(m), private=True), "thread": m.thread_key} for m in rows]
+    return [{**comment_json(comment_row(m), private=True, staff=True), "thread": m.thread_key} for m in rows]
 
 
 def _item(row: CommentView, queued: QueueItem | None) -> dict[str, Any]:
     comment = comment_row(row)
     parent = CommentView.objects.filter(pk=row.parent_id).first() if row.parent_id else None
     return {
-        "comment": comment_json(comment, private=True),
+        "comment": comment_json(comment, private=True, staff=True),
         "thread": row.thread_key,
-        "status": row.status,
+        "status": public_status(row.status),  # spam-marked: rejected, with `spam`
+        "spam": row.status == SPAM,
         "held_reason": queued.held_reason if queued else "",
         "reports": queued.reports if queued else 0,
         "report_reasons": json.loads(queued.report_reasons) if queued else {},
         "decision": queued.decision if queued else "",
         "moderator": queued.moderator if queued else "",
         "reason": queued.reason if queued else "",
-        "parent": comment_json(comment_row(parent), private=True) if parent else None,
+        "parent": comment_json(comment_row(parent), private=True, staff=True) if parent else None,
         "author": {"id": row.author_id, "name": row.author_name, "record": author_record(row.author_id),
                    "recent": _recent_of(row.author_id, row.id)},
         "position": queued.updated if queued else row.position,

@@ -13,13 +13,11 @@ from typing import Any
 from django.db import connections, router
 
 from .models import CommentView
-from .queries import RANK_COLUMN, SORTS, comment_by_id, encode_cursor
+from .queries import PUBLIC, RANK_COLUMN, SORTS, Viewer, comment_by_id, encode_cursor
 from .state import COMMENT_FIELDS, CommentRow, comment_from_values
 from .thread import comment_json
 
 SHOWN = "NOT deleted AND status = 'published'"  # a comment a reader may see in a feed; see the module's docstring
-# A top-level comment listed among the unpinned ones of comments_page for a public reader (projections.queries).
-_VISIBLE_TOP = "depth = 0 AND pinned = 0 AND (children > 0 OR (NOT deleted AND status = 'published'))"
 _COLUMNS = ", ".join(COMMENT_FIELDS)
 MAX_COUNT_KEYS = 100
 
@@ -37,9 +35,14 @@ class Context:
     cursor: str | None  # a page fetched with it starts with the top-level comment; None: the first page
 
 
-def _previous_top(top: CommentRow, sort: str) -> CommentRow | None:
-    """The top-level comment listed just before `top` in `sort` (comments_page's order), if any."""
-    where, params = [f"thread_key = %s AND {_VISIBLE_TOP}"], [top.thread_key]
+def _previous_top(top: CommentRow, sort: str, viewer: Viewer) -> CommentRow | None:
+    """The top-level comment listed just before `top` in `sort` (comments_page's order, for `viewer`), if any.
+
+    None for a pinned `top`: pinned comments come first, on the first page, in every sort."""
+    if top.pinned:
+        return None
+    listed, listed_params = viewer.lists_sql()
+    where, params = [f"thread_key = %s AND depth = 0 AND pinned = 0 AND {listed}"], [top.thread_key, *listed_params]
     if sort == "oldest":
         where.append("position < %s")
         params.append(top.position)
@@ -60,14 +63,16 @@ def _previous_top(top: CommentRow, sort: str) -> CommentRow | None:
     return comment_from_values(row) if row else None
 
 
-def comment_context(*, comment_id: str, sort: str) -> Context | None:
-    """The comment, its ancestors and the cursor of the page that lists its top-level comment in `sort`.
+def comment_context(*, comment_id: str, sort: str, viewer: Viewer = PUBLIC) -> Context | None:
+    """The comment, its ancestors and the cursor of the page that lists its top-level comment in `sort`, all as
+    comments_page shows them to `viewer` (a pending comment to its author and staff, with its status).
 
-    None when there is no such comment or a reader would not find it in the thread (deleted, without replies)."""
+    None when there is no such comment or `viewer` would not find it in the thread (deleted, or not published and
+    not theirs, without replies)."""
     if sort not in SORTS:
         raise KeyError(sort)
     row = comment_by_id(comment_id)
-    if row is None or ((row.deleted or row.status != "published") and row.children == 0):
+    if row is None or not viewer.lists(row):
         return None
     chain: list[CommentRow] = []
     parent_id = row.parent_id
@@ -79,8 +84,12 @@ def comment_context(*, comment_id: str, sort: str) -> Context | None:
         parent_id = parent.parent_id
     chain.reverse()
     top = chain[0] if chain else row
-    previous = _previous_top(top, sort)
-    return Context(comment=comment_json(row), ancestors=[comment_json(a) for a in chain], thread=row.thread_key,
+    previous = _previous_top(top, sort, viewer)
+
+    def shown(r: CommentRow) -> dict[str, Any]:
+        return comment_json(r, private=viewer.sees(r), staff=viewer.staff)
+
+    return Context(comment=shown(row), ancestors=[shown(a) for a in chain], thread=row.thread_key,
                    sort=sort, cursor=encode_cursor(sort, previous) if previous else None)
 
 

@@ -37,11 +37,14 @@ def author_name(state: State, data: dict[str, Any]) -> str:
 
 
 def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *,
-                 private: bool = False) -> dict[str, Any]:
+                 private: bool = False, staff: bool = False) -> dict[str, Any]:
     """A comment as the public API shows it. A comment that is not published reads, for the public, as removed
-    (like a deleted one, with its status); `private` (its author, staff) shows it with its status."""
-    gone = row.deleted or (row.status != moderation.PUBLISHED and not private)
-    return {
+    (like a deleted one, with its status); `private` (its author, staff) shows it with its status. A spam-marked
+    comment reads as `rejected`; `staff` also get `spam: true` on it."""
+    status = row.status
+    gone = row.deleted or (status != moderation.PUBLISHED and not private)
+    spam = status == moderation.SPAM  # stored, answered as rejected (moderation.public_status), inlined: per comment
+    out: dict[str, Any] = {
         "id": row.id,
         "parent_id": row.parent_id,
         "author": {"name": DELETED_NAME if gone else row.author_name},
@@ -49,7 +52,7 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "created_at": row.created_at,
         "edited_at": row.edited_at,
         "deleted": gone,
-        "status": row.status,
+        "status": moderation.REJECTED if spam else status,
         "pinned": row.pinned > 0,
         "up": row.up,
         "down": row.down,
@@ -61,6 +64,9 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "anchor": anchors.as_json(row) if row.anchor else None,
         "replies": replies if replies is not None else [],
     }
+    if spam and staff:
+        out["spam"] = True
+    return out
 
 
 def _counts(thread: ThreadRow, comment: CommentRow | None, parent: CommentRow | None) -> dict[str, Any]:

@@ -82,6 +82,25 @@ async def test_resume_and_rejection_never_replay_held_content():
     await comm.disconnect()
 
 
+async def test_marked_spam_arrives_as_rejected_live_and_on_resume():
+    """The contract's four statuses in frames too: a spam-marked comment's frame reads `rejected` (the event keeps
+    its name)."""
+    key = unique_key("mod")
+    c = await post(key, "soon spam")
+    comm = await connect(key)
+    await frames_until(comm, "ready")
+    await moderate(c.comment_id, "spam")
+    live = await frame(comm)
+    assert live["event"]["type"] == "CommentMarkedSpam"
+    assert live["comment"]["status"] == "rejected" and live["comment"]["deleted"] is True
+    assert "spam" not in live["comment"]
+    await comm.disconnect()
+    comm = await connect(key, "?after=0")
+    got = await frames_until(comm, "ready")
+    assert [f["comment"]["status"] for f in got if "comment" in f] == ["published", "rejected"]
+    await comm.disconnect()
+
+
 async def test_reports_are_not_pushed_to_readers():
     from threadlog.commands import Actor, handle
     from threadlog.moderation.commands import ReportComment

@@ -18,9 +18,9 @@ const THREAD_EVENTS = new Set(['ThreadClosed', 'ThreadReopened', 'ThreadModerati
 const STAFF_ACTIONS = [
   ['approve', 'Approve', (c) => c.status !== 'published'],
   ['hide', 'Hide', (c) => c.status === 'published' || c.status === 'pending'],
-  ['reject', 'Reject', (c) => c.status !== 'rejected'],
-  ['spam', 'Spam', (c) => c.status !== 'spam'],
-  ['restore', 'Restore', (c) => ['hidden', 'rejected', 'spam'].includes(c.status)],
+  ['reject', 'Reject', (c) => c.status !== 'rejected' || c.spam],
+  ['spam', 'Spam', (c) => !c.spam], // a spam-marked comment reads status 'rejected', and (to staff) spam: true
+  ['restore', 'Restore', (c) => ['hidden', 'rejected'].includes(c.status)],
   ['pin', 'Pin', (c) => !c.pinned && c.status === 'published' && !c.parent_id],
   ['unpin', 'Unpin', (c) => c.pinned],
 ];
@@ -153,10 +153,11 @@ class ModerationUI {
       box.querySelector('.tl-c-head').append(badge);
     }
     const label = c.pinned ? 'Pinned' : '';
-    const status = !c.deleted && STATUS_LABEL[c.status] ? STATUS_LABEL[c.status] : '';
+    const shown = c.spam ? 'spam' : c.status;
+    const status = !c.deleted && STATUS_LABEL[shown] ? STATUS_LABEL[shown] : '';
     badge.textContent = [label, status].filter(Boolean).join(' · ');
     badge.hidden = !badge.textContent;
-    li.dataset.status = c.status || 'published';
+    li.dataset.status = shown || 'published';
     if (c.status && c.status !== 'published') { // votes and replies go to published comments only
       for (const b of box.querySelectorAll(':scope > .tl-actions .tl-vote, :scope > .tl-actions .tl-reply')) {
         b.hidden = true;

@@ -34,6 +34,12 @@ function ago(iso) {
   return new Date(iso).toLocaleDateString();
 }
 
+/** A status badge: a spam-marked comment's status is 'rejected', with `spam: true` (staff see it as spam). */
+function badgeOf(x) {
+  const kind = x.spam ? 'spam' : x.status;
+  return el('span', { class: `mq-badge mq-${kind}`, text: kind });
+}
+
 function bodyOf(comment) {
   // body_html is sanitised by the server (nh3), as on the reader's page: the only HTML this page injects.
   const div = el('div', { class: 'mq-body' });
@@ -161,7 +167,7 @@ class Queue {
     const recent = item.author.recent.length ? el('details', { class: 'mq-recent' },
       el('summary', { text: `${item.author.recent.length} other recent comment${item.author.recent.length === 1 ? '' : 's'} by this author` }),
       el('ul', {}, item.author.recent.map((r) => el('li', {},
-        el('span', { class: `mq-badge mq-${r.status}`, text: r.status }), ' ',
+        badgeOf(r), ' ',
         el('span', { class: 'mq-meta', text: `${r.thread} · ${ago(r.created_at)}` }), bodyOf(r))))) : null;
     const actions = el('div', { class: 'mq-actions' },
       el('button', { type: 'button', class: 'mq-btn mq-approve', 'data-act': 'approve' }, 'Approve ', el('kbd', { text: 'a' })),
@@ -170,7 +176,7 @@ class Queue {
       el('button', { type: 'button', class: 'mq-btn mq-danger', 'data-act': 'ban' }, 'Ban ', el('kbd', { text: 'b' })));
     return el('li', { class: 'mq-item', 'data-id': c.id, tabindex: '-1', 'aria-label': `Comment by ${c.author.name}` },
       el('div', { class: 'mq-head' },
-        el('span', { class: `mq-badge mq-${item.status}`, text: item.status }),
+        badgeOf(item),
         el('a', { class: 'mq-thread', href: `/t/${encodeURIComponent(item.thread)}`, text: item.thread }),
         el('span', { class: 'mq-why', text: why.join(' · ') })),
       context,

@@ -244,7 +244,7 @@ def post_comment(request: HttpRequest, key: str, payload: PostCommentIn, respons
 def vote(request: HttpRequest, comment_id: str, payload: VoteIn, response: HttpResponse):
     who = identify(request)
     ratelimit.check("vote", who.voter.id, who.voter.ip_hash)
-    refuse_banned(who.voter.id, who.voter.ip_hash, also=who.author.id)
+    refuse_banned(who.voter.id, who.voter.ip_hash, staff=who.is_staff, also=who.author.id)
     result = handle(CastVote(comment_id=_uuid(comment_id, "comment"), value=payload.value), who.voter,
                     idempotency_key=_idempotency_key(request))
     row = result.comment or queries.comment_by_id(result.comment_id)

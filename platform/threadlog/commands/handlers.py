@@ -125,8 +125,7 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
     context = post_context.read(cmd.thread, actor.id, actor.ip_hash, cmd.body, using=store.using)
     thread = context.thread
     rules.refuse_closed(thread)
-    if context.banned_until is not None:
-        raise rules.Banned(context.banned_until or None)
+    rules.refuse_ban(context.banned_until, staff=actor.is_staff)
     parent = None
     if cmd.parent_id:
         if thread is None:
@@ -195,7 +194,7 @@ def _changeable(comment_id: str, actor: Actor, verb: str) -> tuple[CommentRow, T
 
 def edit_comment(cmd: EditComment, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
     comment, thread = _changeable(cmd.comment_id, actor, "edited")
-    rules.refuse_banned(actor.id, actor.ip_hash, using=store.using)
+    rules.refuse_banned(actor.id, actor.ip_hash, staff=actor.is_staff, using=store.using)
     format = cmd.format or comment.format
     if comment.body == cmd.body and comment.format == format:
         return Result([], thread.key, comment.id, thread.last_position)

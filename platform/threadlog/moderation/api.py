@@ -79,14 +79,14 @@ def moderate_comment(request: HttpRequest, comment_id: str, payload: ActionIn):
     result = handle(ModerateComment(comment_id=_uuid(comment_id, "comment"), action=payload.action,
                                     reason=payload.reason), who.author, idempotency_key=_idempotency_key(request))
     row = queries.comment_by_id(result.comment_id)
-    return _json({"comment": comment_json(row, private=True), "position": result.position})
+    return _json({"comment": comment_json(row, private=True, staff=True), "position": result.position})
 
 
 @router.post("/comments/{comment_id}/reports")
 def report(request: HttpRequest, comment_id: str, payload: ReportIn):
     who = identify(request)
     ratelimit.check("report", who.voter.id, who.voter.ip_hash)
-    refuse_banned(who.voter.id, who.voter.ip_hash, also=who.author.id)
+    refuse_banned(who.voter.id, who.voter.ip_hash, staff=who.is_staff, also=who.author.id)
     _one_of_or_422(payload.reason, REPORT_REASONS, "invalid_reason", "reason")
     reporter = who.author if who.is_staff else who.voter
     result = handle(ReportComment(comment_id=_uuid(comment_id, "comment"), reason=payload.reason, note=payload.note),

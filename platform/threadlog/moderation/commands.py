@@ -151,7 +151,8 @@ def report_comment(cmd: ReportComment, actor: Actor, store: EventStore, idempote
         return Result([], thread.key, comment.id, thread.last_position)  # one report per reader
     events: list = [CommentReported(comment_id=comment.id, reporter=actor.id, reason=cmd.reason, note=cmd.note)]
     item = QueueItem.objects.using(store.using).filter(pk=comment.id).values_list("reports", flat=True).first()
-    if comment.status == "published" and (item or 0) + 1 >= settings.THREADLOG["REPORTS_TO_HOLD"]:
+    if (comment.status == "published" and (item or 0) + 1 >= settings.THREADLOG["REPORTS_TO_HOLD"]
+            and not _is_staff_id(comment.author_id)):  # staff comments are never held (#12): the reports stay
         events.append(CommentHeld(comment_id=comment.id, reason="reports"))
     recorded, _ = _commit(store, thread.key, events, expected=thread.stream_version, actor=actor,
                           idempotency_key=idempotency_key, threads=(thread,), comments=(comment,))
@@ -179,7 +180,7 @@ def ban_person(cmd: BanPerson, actor: Actor, store: EventStore, idempotency_key:
         if not posted:
             raise CommandError("no_ip", "the comment's IP is not known (or erased): ban the person instead", 409)
         subject = rules.ip_subject(posted)
-    if subject.startswith("user:") and _is_staff_id(subject):
+    if _is_staff_id(subject):
         raise CommandError("cannot_ban_staff", "staff cannot be banned", 409)
     until = None
     if cmd.duration_seconds:
@@ -226,11 +227,12 @@ def _posted_ip_hash(store: EventStore, comment_id: str) -> str | None:
     return value if isinstance(value, str) and value and value != "[erased]" else None
 
 
-def _is_staff_id(subject: str) -> bool:
+def _is_staff_id(person: str) -> bool:
+    """A signed-in user's id (`user:<pk>`, threadlog.api.identity) whose user is staff."""
     from django.contrib.auth import get_user_model
 
-    pk = subject.split(":", 1)[1]
-    return pk.isdigit() and get_user_model().objects.filter(pk=int(pk), is_staff=True).exists()
+    kind, _, pk = person.partition(":")
+    return kind == "user" and pk.isdigit() and get_user_model().objects.filter(pk=int(pk), is_staff=True).exists()
 
 
 def lift_ban(cmd: LiftBan, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:

@@ -50,11 +50,18 @@ def active_ban(person: str, ip_hash: str, *, also: str = "", using: str = "defau
     return (row[0], row[1]) if row else None
 
 
-def refuse_banned(person: str, ip_hash: str, *, also: str = "", using: str = "default") -> None:
-    """403 banned. A guest acts as two ids (author token, voter id): votes and reports pass both (`also`)."""
+def refuse_ban(until: str | None, *, staff: bool) -> None:
+    """403 banned when a ban is in force (`until` not None; "": until lifted). Staff are exempt: they cannot be
+    banned by person (409 cannot_ban_staff), and an IP ban on an address they share must not lock them out."""
+    if until is not None and not staff:
+        raise Banned(until or None)
+
+
+def refuse_banned(person: str, ip_hash: str, *, staff: bool, also: str = "", using: str = "default") -> None:
+    """403 banned (see refuse_ban). A guest acts as two ids (author token, voter id): votes and reports pass both
+    (`also`)."""
     ban = active_ban(person, ip_hash, also=also, using=using)
-    if ban is not None:
-        raise Banned(ban[1] or None)
+    refuse_ban(ban[1] if ban else None, staff=staff)
 
 
 def refuse_closed(thread: ThreadRow | None) -> None:

@@ -44,7 +44,9 @@ def context(request: HttpRequest, comment_id: str):
     sort = request.GET.get("sort", "oldest")
     if sort not in queries.SORTS:
         raise ApiError(400, "invalid_sort", f"sort must be one of {', '.join(queries.SORTS)}")
-    found = readers.comment_context(comment_id=_uuid(comment_id, "comment"), sort=sort)
+    who = identify(request)  # as the list shows it: a pending comment to its author (their cookie) and staff
+    found = readers.comment_context(comment_id=_uuid(comment_id, "comment"), sort=sort,
+                                    viewer=queries.Viewer(who.author.id, who.is_staff))
     if found is None:
         raise ApiError(404, "comment_not_found", f"no comment {comment_id!r}")
     return {"comment": found.comment, "ancestors": found.ancestors, "thread": found.thread, "sort": found.sort,
