@@ -43,9 +43,9 @@ def derived_key(key: str) -> bytes:
 # Two bounded caches, because a process meets many people (a rebuild opens the names of every author in turn, in no
 # particular order; an import seals tens of thousands; a server runs for months): the derived keys (HKDF, 6 µs each;
 # about 200 bytes each cached) of many people, and the AES contexts (1.4 µs to make, but about 2.4 KB of OpenSSL
-# memory each) of the last few thousand only. One cache of 65,536 contexts used to grow a process by up to 150 MiB.
+# memory each) of the last 8,192 only (at most ~20 MiB). One cache of 65,536 contexts grew a process by up to 150 MiB.
 DERIVED_KEYS = 65_536
-CONTEXTS = 2_048
+CONTEXTS = 8_192
 
 
 @lru_cache(maxsize=DERIVED_KEYS)
