@@ -30,8 +30,11 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("DEBUG", "0", "1: Django's debug pages (never in production)"),
     ("RATE_LIMITS", "on", "off for load tests"),
     ("RATE_POST, RATE_VOTE, RATE_REPORT", "120/60, 1200/60, 20", "per writer (posts and votes: N/seconds)"),
-    ("SIGNIN_THROTTLE", "on", "failed sign-ins locked out (SIGNIN_MAX_FAILURES 5 per account, "
-                              "SIGNIN_IP_MAX_FAILURES 20 per IP, SIGNIN_WINDOW_SECONDS 900, SIGNIN_LOCKOUT_SECONDS 900)"),
+    ("SIGNIN_THROTTLE", "on", "failed sign-ins locked out (SIGNIN_MAX_FAILURES 5 per account from one IP, "
+                              "SIGNIN_IP_MAX_FAILURES 20 per IP, SIGNIN_WINDOW_SECONDS 900, "
+                              "SIGNIN_LOCKOUT_SECONDS 900)"),
+    ("SIGNIN_ACCOUNT_MAX_FAILURES", "100", "failed sign-ins to one account from anywhere that lock it, except for "
+                                           "devices that signed in to it before"),
     ("EDIT_WINDOW_SECONDS", "900", "how long authors may edit or delete"),
     ("MAX_REPLY_DEPTH", "32", "how deep replies nest"),
     ("RESUME_MAX_EVENTS", "1000", "a longer WebSocket resume gets `reset`"),

@@ -275,8 +275,10 @@ X_FRAME_OPTIONS = "DENY"  # nothing of ours is framed: the widget renders in a S
 
 THREADLOG_SECURITY = {
     "SIGNIN_THROTTLE": os.environ.get("SIGNIN_THROTTLE", "on").lower() not in ("off", "0", "false", "no"),
-    "SIGNIN_MAX_FAILURES": int(os.environ.get("SIGNIN_MAX_FAILURES", "5")),  # per account
-    "SIGNIN_IP_MAX_FAILURES": int(os.environ.get("SIGNIN_IP_MAX_FAILURES", "20")),
+    "SIGNIN_MAX_FAILURES": int(os.environ.get("SIGNIN_MAX_FAILURES", "5")),  # per account from one IP (and device)
+    "SIGNIN_IP_MAX_FAILURES": int(os.environ.get("SIGNIN_IP_MAX_FAILURES", "20")),  # per IP, any accounts
+    # per account from anywhere; reaching it locks out only clients without the account's device cookie
+    "SIGNIN_ACCOUNT_MAX_FAILURES": int(os.environ.get("SIGNIN_ACCOUNT_MAX_FAILURES", "100")),
     "SIGNIN_WINDOW_SECONDS": int(os.environ.get("SIGNIN_WINDOW_SECONDS", "900")),
     "SIGNIN_LOCKOUT_SECONDS": int(os.environ.get("SIGNIN_LOCKOUT_SECONDS", "900")),
 }

@@ -44,16 +44,37 @@ def test_session_sign_in_who_and_sign_out(live_db):
     assert client.get("/api/session").json() == {"user": None}
 
 
-def test_wrong_password_is_401_then_throttled_per_account(live_db, signin):
-    signin(SIGNIN_MAX_FAILURES=3)
+def test_wrong_password_is_401_then_throttled_per_account_from_one_ip(live_db, signin):
+    signin(SIGNIN_MAX_FAILURES=3, SIGNIN_ACCOUNT_MAX_FAILURES=100)
     username, password = make_staff()
-    client = ApiClient()
-    for i in range(3):  # from three addresses: the account's limit, not an address's
-        assert_error(client.post("/api/session", {"username": username, "password": "nope"},
-                                 REMOTE_ADDR=f"10.1.0.{i}"), 401, "invalid_credentials")
-    response = client.post("/api/session", {"username": username, "password": password}, REMOTE_ADDR="10.1.1.1")
+    guesser = ApiClient()
+    for _ in range(3):
+        assert_error(guesser.post("/api/session", {"username": username, "password": "nope"},
+                                  REMOTE_ADDR="10.1.0.1"), 401, "invalid_credentials")
+    response = guesser.post("/api/session", {"username": username, "password": password}, REMOTE_ADDR="10.1.0.1")
     assert response.status_code == 429 and response.json()["error"]["code"] == "too_many_attempts"
     assert int(response["Retry-After"]) >= 1
+    # the guesser's address is locked out of the account, the account's owner is not
+    owner = ApiClient()
+    response = owner.post("/api/session", {"username": username, "password": password}, REMOTE_ADDR="10.1.1.1")
+    assert response.status_code == 200 and response.json()["user"]["name"] == username
+
+
+def test_failures_from_many_addresses_lock_the_account_except_for_a_browser_that_signed_in_before(live_db, signin):
+    signin(SIGNIN_MAX_FAILURES=3, SIGNIN_ACCOUNT_MAX_FAILURES=4)
+    username, password = make_staff()
+    known = ApiClient()
+    assert known.post("/api/session", {"username": username, "password": password},
+                      REMOTE_ADDR="10.3.0.1").status_code == 200
+    assert "tl_device" in known.client.cookies
+    known.delete("/api/session")
+    for i in range(4):  # from four addresses: none reaches its own limit, the account reaches its own
+        assert_error(ApiClient().post("/api/session", {"username": username, "password": "nope"},
+                                      REMOTE_ADDR=f"10.3.1.{i}"), 401, "invalid_credentials")
+    response = ApiClient().post("/api/session", {"username": username, "password": password}, REMOTE_ADDR="10.3.2.1")
+    assert response.status_code == 429 and response.json()["error"]["code"] == "too_many_attempts"
+    response = known.post("/api/session", {"username": username, "password": password}, REMOTE_ADDR="10.3.2.2")
+    assert response.status_code == 200 and response.json()["user"]["name"] == username
 
 
 def test_sign_in_throttled_per_ip_across_accounts(live_db, signin):

@@ -1,30 +1,49 @@
-"""Sign-in throttling for every password or one-time-link endpoint, per account and per IP.
+"""Sign-in throttling for every password or one-time-link endpoint: per account from one IP, per IP, and per
+account from anywhere except known devices — so that guessing is slow and wrong guesses cannot lock staff out.
 
     from threadlog.security.signin import SignInThrottle, Throttled
 
     THROTTLE = SignInThrottle("session")          # one per endpoint; the scope names it in lock-out records
 
-    def sign_in(request, username, password):
-        THROTTLE.check(request, username)         # raises Throttled(retry_after) while account or IP is locked
+    def sign_in(request, response, username, password):
+        THROTTLE.check(request, username)         # raises Throttled(retry_after) while this client is locked out
         user = authenticate(request, username=username, password=password)
         if user is None:
-            THROTTLE.failed(request, username)    # counts; at the limit locks and records a LockOut
+            THROTTLE.failed(request, username)    # counts; at a limit locks and records a LockOut
             return 401
-        THROTTLE.succeeded(request, username)     # forgets the account's failures
+        THROTTLE.succeeded(request, username, response)  # forgets this client's failures, sets the device cookie
         ...
 
     except Throttled as t: return t.response()   # 429 {error: {code: "too_many_attempts", ...}} + Retry-After
 
-Counts live in threadlog.security.windows (Redis with REDIS_URL: shared by every node; else this process).
-After SIGNIN_MAX_FAILURES failures for one account (or SIGNIN_IP_MAX_FAILURES from one IP) within
-SIGNIN_WINDOW_SECONDS, that account (or IP) is refused for SIGNIN_LOCKOUT_SECONDS, a `LockOut` row is written
-(staff see them in the admin) and a warning is logged. A locked account answers 429 whatever the password, so a
-guesser learns nothing from it. `/admin/login/` is throttled by AdminLoginThrottleMiddleware (scope "admin").
+Why these counts (django-axes' "username + IP" lock-out, OWASP's "device cookies"): a lock on the account alone
+lets anyone lock editors out of moderation with a few wrong guesses, forever repeated. So, within
+SIGNIN_WINDOW_SECONDS:
+
+- **account from one IP** (`pair`): SIGNIN_MAX_FAILURES failures lock that IP out of that account — the guesser
+  at one address. Other addresses still sign in to the account, and the IP to other accounts.
+- **IP** (`ip`): SIGNIN_IP_MAX_FAILURES failures from one IP, whatever the accounts, lock the IP out of every
+  account — a guesser trying many accounts.
+- **account** (`account`): SIGNIN_ACCOUNT_MAX_FAILURES failures on one account from anywhere (many IPs: a
+  botnet) lock the account for every client that has not signed in to it before.
+- A client that has signed in to the account before carries a **device cookie** for it (signed, HttpOnly, set on
+  every good sign-in, DEVICE_COOKIE_DAYS; it names a hash of the account and a random device id, so one browser
+  holds up to DEVICE_COOKIE_ACCOUNTS accounts). With it, the three locks above do not apply to it — nobody can
+  get one for an account without its password, so they only ever stop guessers — and its own failures are counted
+  per device (`device`): SIGNIN_MAX_FAILURES lock that device out of the account (a stolen laptop or cookie
+  gets no more guesses than one address).
+
+A lock lasts SIGNIN_LOCKOUT_SECONDS, answers 429 whatever the password (a guesser learns nothing from it), writes
+a `LockOut` row (staff see them in the admin) and logs a warning. A good sign-in forgets the failures of its
+account from its IP and of its device, never the IP's or the account-wide ones (a botnet's tally must not restart
+whenever the editor signs in). Counts live in threadlog.security.windows (Redis with REDIS_URL: shared by every
+node; else this process). `/admin/login/` is throttled by AdminLoginThrottleMiddleware (scope "admin").
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,9 +57,14 @@ from .windows import windows
 
 log = logging.getLogger("threadlog.security")
 
+DEVICE_COOKIE = "tl_device"
+DEVICE_COOKIE_DAYS = 180  # a device stays known this long after its last good sign-in
+DEVICE_COOKIE_ACCOUNTS = 5  # accounts one browser is remembered for (the most recent)
+_DEVICE_SALT = "threadlog.security.device"
+
 
 class Throttled(Exception):
-    """Raised by SignInThrottle.check while the account or the IP is locked out."""
+    """Raised by SignInThrottle.check while this client is locked out (`kind`: pair, ip, account or device)."""
 
     def __init__(self, retry_after: float, scope: str, kind: str):
         super().__init__(f"too many failed sign-ins ({kind})")
@@ -58,24 +82,67 @@ class Throttled(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    account_failures: int
-    ip_failures: int
+    pair_failures: int  # one account from one IP, and one known device (SIGNIN_MAX_FAILURES)
+    ip_failures: int  # one IP, any accounts (SIGNIN_IP_MAX_FAILURES)
+    account_failures: int  # one account from anywhere, clients without its device cookie (SIGNIN_ACCOUNT_MAX_FAILURES)
     window_seconds: int
     lockout_seconds: int
 
     @classmethod
     def from_settings(cls) -> "Limits":
         conf = settings.THREADLOG_SECURITY
-        return cls(conf["SIGNIN_MAX_FAILURES"], conf["SIGNIN_IP_MAX_FAILURES"], conf["SIGNIN_WINDOW_SECONDS"],
-                   conf["SIGNIN_LOCKOUT_SECONDS"])
+        return cls(conf["SIGNIN_MAX_FAILURES"], conf["SIGNIN_IP_MAX_FAILURES"], conf["SIGNIN_ACCOUNT_MAX_FAILURES"],
+                   conf["SIGNIN_WINDOW_SECONDS"], conf["SIGNIN_LOCKOUT_SECONDS"])
 
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256(":".join((settings.SECRET_KEY, *parts)).encode()).hexdigest()[:32]
 
 
+def _normal(account: str) -> str:
+    return account.strip().lower()
+
+
+# --- the device cookie: "<account hash>.<device id>" entries joined by "~" (no character a cookie must quote), most
+# recent first, signed with a timestamp (Django's signed cookies) ------------------------------------------------
+
+
+def _device_entries(request: HttpRequest) -> list[tuple[str, str]]:
+    """The (account hash, device id) pairs of the request's device cookie; none if it is missing, forged or old."""
+    raw = request.COOKIES.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    value = request.get_signed_cookie(DEVICE_COOKIE, default="", salt=_DEVICE_SALT,
+                                      max_age=timedelta(days=DEVICE_COOKIE_DAYS))
+    entries = []
+    for item in value.split("~")[:DEVICE_COOKIE_ACCOUNTS]:
+        account, _, device = item.partition(".")
+        if account and device:
+            entries.append((account, device))
+    return entries
+
+
+def known_device(request: HttpRequest, account: str) -> str | None:
+    """The device id this client was given when it signed in to `account`, if its cookie says so (else None)."""
+    mine = _digest("device-account", _normal(account))
+    return next((device for hashed, device in _device_entries(request) if hashed == mine), None)
+
+
+def remember_device(request: HttpRequest, account: str, response: HttpResponse) -> None:
+    """Set (or refresh) the device cookie after a good sign-in to `account`: its device id is kept, it moves first."""
+    mine = _digest("device-account", _normal(account))
+    entries = _device_entries(request)
+    device = next((d for hashed, d in entries if hashed == mine), None) or secrets.token_hex(8)
+    kept = [(mine, device)] + [(a, d) for a, d in entries if a != mine]
+    value = "~".join(f"{a}.{d}" for a, d in kept[:DEVICE_COOKIE_ACCOUNTS])
+    response.set_signed_cookie(DEVICE_COOKIE, value, salt=_DEVICE_SALT, max_age=DEVICE_COOKIE_DAYS * 86400,
+                               httponly=True, secure=settings.SESSION_COOKIE_SECURE,
+                               samesite=settings.SESSION_COOKIE_SAMESITE)
+
+
 class SignInThrottle:
-    """Failed sign-ins counted per account and per IP for one endpoint (`scope`)."""
+    """Failed sign-ins of one endpoint (`scope`), counted per account from one IP, per IP, per account and per
+    known device (the module's docstring)."""
 
     def __init__(self, scope: str, limits: Limits | None = None):
         self.scope = scope
@@ -85,19 +152,29 @@ class SignInThrottle:
     def limits(self) -> Limits:
         return self._limits or Limits.from_settings()
 
-    def _keys(self, request: HttpRequest, account: str) -> tuple[str, str]:
+    def _key(self, kind: str, *parts: str) -> str:
+        return f"signin:{self.scope}:{kind}:{_digest(kind, *parts)}"
+
+    def _counts(self, request: HttpRequest, account: str) -> list[tuple[str, str, int]]:
+        """(window key, kind, limit) of every count that applies to this client's sign-in to `account`: its device's
+        alone for a known device, else the account from this IP, the IP and the account."""
         from threadlog.api.identity import client_ip
 
-        return (f"signin:{self.scope}:a:{_digest('account', account.strip().lower())}",
-                f"signin:{self.scope}:ip:{_digest('ip', client_ip(request))}")
+        limits, name = self.limits, _normal(account)
+        device = known_device(request, account)
+        if device is not None:
+            return [(self._key("device", name, device), "device", limits.pair_failures)]
+        ip = client_ip(request)
+        return [(self._key("pair", name, ip), "pair", limits.pair_failures),
+                (self._key("ip", ip), "ip", limits.ip_failures),
+                (self._key("account", name), "account", limits.account_failures)]
 
     def check(self, request: HttpRequest, account: str) -> None:
-        """Raise Throttled if the account or the request's IP is locked out; call before checking the secret."""
+        """Raise Throttled if this client is locked out of `account`; call before checking the secret."""
         if not settings.THREADLOG_SECURITY["SIGNIN_THROTTLE"]:
             return
-        account_key, ip_key = self._keys(request, account)
         counter = windows()
-        for key, kind in ((account_key, "account"), (ip_key, "ip")):
+        for key, kind, _ in self._counts(request, account):
             left = counter.locked(key)
             if left > 0:
                 metrics.rate_limited(f"signin-{self.scope}")
@@ -108,20 +185,26 @@ class SignInThrottle:
         if not settings.THREADLOG_SECURITY["SIGNIN_THROTTLE"]:
             return
         limits = self.limits
-        account_key, ip_key = self._keys(request, account)
         counter = windows()
-        for key, kind, limit in ((account_key, "account", limits.account_failures),
-                                 (ip_key, "ip", limits.ip_failures)):
+        for key, kind, limit in self._counts(request, account):
             count, _ = counter.add(key, limits.window_seconds)
             if count >= limit and not counter.locked(key):
                 counter.lock(key, limits.lockout_seconds)
                 counter.clear(key, limits.window_seconds)
-                self._record(request, account if kind == "account" else "", kind, count, limits.lockout_seconds)
+                self._record(request, "" if kind == "ip" else account, kind, count, limits.lockout_seconds)
 
-    def succeeded(self, request: HttpRequest, account: str) -> None:
-        """A good sign-in: the account's earlier failures are forgotten (the IP's are not)."""
+    def succeeded(self, request: HttpRequest, account: str, response: HttpResponse) -> None:
+        """A good sign-in: this client's failures on `account` (from its IP, or of its device) are forgotten, the
+        IP's and the account-wide ones are not; `response` carries the device cookie for `account`."""
+        from threadlog.api.identity import client_ip
+
         if settings.THREADLOG_SECURITY["SIGNIN_THROTTLE"]:
-            windows().clear(self._keys(request, account)[0], self.limits.window_seconds)
+            counter, seconds, name = windows(), self.limits.window_seconds, _normal(account)
+            counter.clear(self._key("pair", name, client_ip(request)), seconds)
+            device = known_device(request, account)
+            if device is not None:
+                counter.clear(self._key("device", name, device), seconds)
+        remember_device(request, account, response)
 
     def _record(self, request: HttpRequest, account: str, kind: str, failures: int, seconds: int) -> None:
         from threadlog.api.identity import ip_hash
@@ -129,9 +212,10 @@ class SignInThrottle:
         from .models import LockOut
 
         hashed = ip_hash(request)
-        log.warning("sign-in lock-out (%s): %s after %d failures, for %d s", self.scope,
-                    f"account {account!r}" if kind == "account" else f"IP {hashed}", failures, seconds,
-                    extra={"scope": self.scope, "kind": kind, "ip_hash": hashed})
+        who = {"ip": f"IP {hashed}", "pair": f"account {account!r} from IP {hashed}",
+               "device": f"account {account!r} on a known device"}.get(kind, f"account {account!r}")
+        log.warning("sign-in lock-out (%s, %s): %s after %d failures, for %d s", self.scope, kind, who, failures,
+                    seconds, extra={"scope": self.scope, "kind": kind, "ip_hash": hashed})
         try:
             LockOut.objects.create(scope=self.scope, kind=kind, account=account[:254], ip_hash=hashed,
                                    failures=failures, until=timezone.now() + timedelta(seconds=seconds))
@@ -143,8 +227,9 @@ ADMIN = SignInThrottle("admin")
 
 
 class AdminLoginThrottleMiddleware:
-    """`POST /admin/login/`: refused with 429 while the typed username or the IP is locked out; a form shown again
-    (wrong password: 200) counts as a failure, a sign-in (the user is authenticated afterwards) as a success."""
+    """`POST /admin/login/`: refused with 429 while this client is locked out of the typed username; a form shown
+    again (wrong password: 200) counts as a failure, a sign-in (the user is authenticated afterwards) as a success,
+    which also sets the device cookie."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -163,7 +248,7 @@ class AdminLoginThrottleMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            ADMIN.succeeded(request, account)
+            ADMIN.succeeded(request, account, response)
         elif response.status_code == 200:
             ADMIN.failed(request, account)
         return response

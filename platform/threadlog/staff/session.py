@@ -1,10 +1,11 @@
 """`/api/session`: staff sign in with their Django username and password (a session cookie), see who they are,
 sign out. A router of its own so other sign-in routes (e-mail) can sit next to it under /api/session/. Failed
-sign-ins are throttled per account and per IP by the shared sign-in throttle (scope "session")."""
+sign-ins are throttled by the shared sign-in throttle (scope "session"): per account from one IP, per IP, and per
+account from anywhere except devices that signed in to it before (the device cookie a good sign-in sets)."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, login, logout
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from pydantic import Field, StrictStr
 
@@ -13,7 +14,7 @@ from threadlog.api.schemas import _Strict
 from threadlog.security.signin import SignInThrottle, Throttled
 
 router = Router(tags=["session"])
-THROTTLE = SignInThrottle("session")  # failed sign-ins per account and per IP (threadlog.security.signin)
+THROTTLE = SignInThrottle("session")  # failed sign-ins (threadlog.security.signin)
 
 
 class SessionIn(_Strict):
@@ -28,7 +29,7 @@ def user_json(user) -> dict | None:
 
 
 @router.post("")
-def sign_in(request: HttpRequest, payload: SessionIn):
+def sign_in(request: HttpRequest, payload: SessionIn, response: HttpResponse):
     try:
         THROTTLE.check(request, payload.username)
     except Throttled as throttled:
@@ -37,7 +38,7 @@ def sign_in(request: HttpRequest, payload: SessionIn):
     if user is None:
         THROTTLE.failed(request, payload.username)
         return error_response(401, "invalid_credentials", "wrong username or password")
-    THROTTLE.succeeded(request, payload.username)
+    THROTTLE.succeeded(request, payload.username, response)  # and the device cookie for this account
     login(request, user)
     return {"user": user_json(user)}
 
