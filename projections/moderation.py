@@ -2,7 +2,9 @@
 
 Statuses: `published` (public), `pending` (waits for a moderator), `rejected`, `hidden`, `spam`. `spam` is stored
 (the moderation rules and the queue tell it apart) but answered as `rejected` (`public_status`): the contract has
-four statuses, and a spam-marked comment is a rejected one whose reason is spam. Only a
+four statuses, and a spam-marked comment is a rejected one whose reason is spam. A `pending` comment is seen only by
+its author and staff; the public meets one only as the placeholder that keeps the replies of a comment held again
+(reports, an edit), and that placeholder reads `hidden`, like any comment a moderator has taken away. Only a
 published, undeleted comment is public: it alone counts in `comment_count` and its parent's `reply_count`.
 A comment enters its parent's `children` (which keeps a removed parent visible as a tombstone) the first time
 it becomes public (`shown`); a held comment enters the thread when it is approved, at the approval's place and
@@ -20,6 +22,7 @@ from .state import CommentRow, State, ThreadRow
 PUBLISHED = "published"
 PENDING = "pending"
 REJECTED = "rejected"
+HIDDEN = "hidden"
 SPAM = "spam"  # stored only: every answer reads it as REJECTED (public_status)
 # event type -> the status it leaves the comment in
 STATUS_AFTER = {"CommentHeld": PENDING, "CommentApproved": PUBLISHED, "CommentRejected": REJECTED,
@@ -28,13 +31,20 @@ THREAD_EVENTS = {"ThreadClosed", "ThreadReopened", "ThreadModerationChanged"}
 # frames that never reach the public (who reported what stays with staff)
 PRIVATE_EVENTS = {"CommentReported"}
 
-__all__ = ["MODERATION_TYPES", "PUBLISHED", "PENDING", "REJECTED", "SPAM", "apply", "is_public", "public_status",
-           "withheld_frame"]
+__all__ = ["MODERATION_TYPES", "PUBLISHED", "PENDING", "REJECTED", "HIDDEN", "SPAM", "apply", "is_public",
+           "public_status", "withheld_frame"]
 
 
-def public_status(status: str) -> str:
-    """A stored status as every answer gives it: one of published, pending, rejected, hidden."""
-    return REJECTED if status == SPAM else status
+def public_status(status: str, *, private: bool = True) -> str:
+    """A stored status as an answer gives it: one of published, pending, rejected, hidden. `private`: the reader
+    may see the comment in full (its author, staff). For anyone else a pending comment — listed only as the
+    placeholder of a comment held again that keeps its replies — reads `hidden`: taken from the public and able to
+    come back (approve, like restore), with no verdict. Whether it waits for a moderator, and why, is not theirs to
+    know (the contract: a pending comment is seen by its author and staff only). projections.thread.comment_json
+    inlines this, per comment."""
+    if status == SPAM:
+        return REJECTED
+    return HIDDEN if status == PENDING and not private else status
 
 
 def is_public(row: CommentRow | None) -> bool:

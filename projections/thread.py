@@ -39,11 +39,12 @@ def author_name(state: State, data: dict[str, Any]) -> str:
 def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *,
                  private: bool = False, staff: bool = False) -> dict[str, Any]:
     """A comment as the public API shows it. A comment that is not published reads, for the public, as removed
-    (like a deleted one, with its status); `private` (its author, staff) shows it with its status. A spam-marked
-    comment reads as `rejected`; `staff` also get `spam: true` on it."""
+    (like a deleted one, with its status: `hidden` or `rejected`, never `pending`); `private` (its author, staff)
+    shows it in full with its status. A spam-marked comment reads as `rejected`; `staff` also get `spam: true` on it.
+    The statuses as moderation.public_status maps them, inlined: this runs per comment of every page."""
     status = row.status
     gone = row.deleted or (status != moderation.PUBLISHED and not private)
-    spam = status == moderation.SPAM  # stored, answered as rejected (moderation.public_status), inlined: per comment
+    spam = status == moderation.SPAM
     out: dict[str, Any] = {
         "id": row.id,
         "parent_id": row.parent_id,
@@ -52,7 +53,8 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "created_at": row.created_at,
         "edited_at": row.edited_at,
         "deleted": gone,
-        "status": moderation.REJECTED if spam else status,
+        "status": (moderation.REJECTED if spam else moderation.HIDDEN if status == moderation.PENDING and not private
+                   else status),
         "pinned": row.pinned > 0,
         "up": row.up,
         "down": row.down,
@@ -185,6 +187,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
         return moderation.withheld_frame(ev, thread)  # about a comment the public cannot see
     # Public fields only, and nothing an erasure hid (v1 plain-text names, hidden bodies) in the feed either.
     event_data = public_data(ev.type, forget_erased(dict(data), state.keyring()))
+    if ev.type == "CommentHeld":  # a published comment held again: that it left, not why (reports, an edit's
+        event_data = {"comment_id": data["comment_id"]}  # links or words: staff's, as in GET /api/events)
     frame: dict[str, Any] = {
         "type": "event",
         "position": ev.position,

@@ -3,6 +3,8 @@ as rejected), permalinks of pinned comments, the context endpoint's viewer, staf
 comments never held by reports."""
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import unique_key
 
 from .conftest import ApiClient, assert_error, head
@@ -171,3 +173,90 @@ def test_reports_still_hold_a_guests_comment(guest, new_client, conf):
         new_client().post(f"/api/comments/{c['id']}/reports", {"reason": "abuse"})
     assert [e["type"] for e in _events(guest, key)][-1] == "CommentHeld"
     assert ApiClient().comments(key)["comment_count"] == 0
+
+
+# --- 6. a published comment held again reads, for the public, like any comment a moderator took away ---------
+
+
+REMOVED = {"deleted": True, "body_html": "", "author": {"name": "[deleted]"}, "avatar": None, "status": "hidden"}
+
+
+def _placeholder(comment: dict) -> dict:
+    return {k: comment[k] for k in REMOVED}
+
+
+def _held_again(guest, new_client, conf, key: str, how: str) -> tuple[dict, dict]:
+    """A published comment of `guest` with a reply, then held again (`how`: reports or an edit that adds links)."""
+    c = guest.comment(key, "the secret words")
+    reply = new_client().comment(key, "a reply keeps the parent listed", parent_id=c["id"])
+    if how == "reports":
+        conf(REPORTS_TO_HOLD=2)
+        for _ in range(2):
+            assert new_client().post(f"/api/comments/{c['id']}/reports", {"reason": "abuse"}).status_code == 202
+    else:
+        edited = guest.patch(f"/api/comments/{c['id']}", {"body": "the secret words http://a.example "
+                                                                  "http://b.example http://c.example"})
+        assert edited.status_code == 200 and edited.json()["comment"]["status"] == "pending"
+    return c, reply
+
+
+@pytest.mark.parametrize("how", ["reports", "edit_links"])
+def test_a_comment_held_again_is_a_removed_placeholder_for_the_public(guest, staff, new_client, conf, key, how):
+    """Held again with replies, a comment stays in the tree as their parent. The public gets the placeholder every
+    comment a moderator took away gets — no body, no name, status `hidden` — not `pending`: that it waits for a
+    moderator is for its author and staff."""
+    other = new_client()
+    hidden = other.comment(key, "hidden by a moderator")
+    other.comment(key, "its reply", parent_id=hidden["id"])
+    _moderate(staff, hidden["id"], "hide")
+    c, reply = _held_again(guest, new_client, conf, key, how)
+    assert _events(staff, key)[-1 if how == "reports" else -2]["type"] == "CommentHeld"
+    reader = new_client()
+    for sort in ("oldest", "newest", "best"):
+        answer = reader.get(f"/api/threads/{key}/comments", sort=sort)
+        assert b"pending" not in answer.content and b"secret words" not in answer.content
+        page = answer.json()
+        assert _placeholder(_find(page, c["id"])) == _placeholder(_find(page, hidden["id"])) == REMOVED
+        assert _find(page, reply["id"])["status"] == "published" and page["comment_count"] == 2  # the replies
+    context = reader.get(f"/api/comments/{reply['id']}/context")
+    assert b"pending" not in context.content and _placeholder(context.json()["ancestors"][0]) == REMOVED
+    own = reader.get(f"/api/comments/{c['id']}/context")  # its own permalink: the placeholder, as listed
+    assert b"pending" not in own.content and _placeholder(own.json()["comment"]) == REMOVED
+    past = reader.get(f"/api/threads/{key}/comments", at=head())  # time travel: taken since, taken then
+    assert _placeholder(_find(past.json(), c["id"])) == REMOVED and b"pending" not in past.content
+    assert reader.get("/api/counts", keys=key).json()["counts"] == {key: 2}
+    feed = reader.get(f"/t/{key}/feed.atom")
+    assert feed.status_code == 200 and b"secret words" not in feed.content and b"its reply" in feed.content
+    # its author and staff still see it as it is: pending, with its body and name
+    for who in (guest, staff):
+        mine = _find(who.comments(key), c["id"])
+        assert mine["status"] == "pending" and mine["deleted"] is False and "secret words" in mine["body_html"]
+        assert mine["author"]["name"] == "Ann"
+        ancestor = who.get(f"/api/comments/{reply['id']}/context").json()["ancestors"][0]
+        assert ancestor["status"] == "pending" and "secret words" in ancestor["body_html"]
+    # approved, it is back for everyone, in full
+    _moderate(staff, c["id"], "approve")
+    back = _find(new_client().comments(key), c["id"])
+    assert back["status"] == "published" and "secret words" in back["body_html"]
+
+
+def test_a_rebuild_answers_the_public_what_the_live_projection_did(guest, staff, new_client, conf, key):
+    """The placeholder is decided when a comment is shown, and the stored frames by the same code in a rebuild:
+    after `projections rebuild` the public's answers and frames are the same."""
+    from events.store import EventStore
+    from projections.models import LiveFrame
+    from projections.rebuild import rebuild, verify
+
+    c, reply = _held_again(guest, new_client, conf, key, "reports")
+    reader = new_client()
+
+    def public() -> tuple:
+        return (reader.get(f"/api/threads/{key}/comments").content,
+                reader.get(f"/api/comments/{reply['id']}/context").content,
+                list(LiveFrame.objects.filter(thread_key=key).order_by("position").values_list("position", "frame")))
+
+    live = public()
+    assert b"pending" not in live[0] + live[1] and not any('"pending"' in frame for _, frame in live[2])
+    store = EventStore()
+    rebuild(store)
+    assert public() == live and verify(store) is None

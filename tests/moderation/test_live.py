@@ -180,3 +180,40 @@ async def test_an_edit_that_adds_links_holds_the_comment_and_the_public_never_se
     fixed = await edit(harmless.comment_id, spam + "!", writer)  # approved with its links: a typo is not held
     assert [ev.type for ev in fixed.recorded] == ["CommentEdited"]
     await comm.disconnect()
+
+
+async def test_a_comment_held_again_by_reports_arrives_as_a_removed_placeholder_live_and_on_resume():
+    """A published comment with a reply, held again by readers' reports: the public's frame carries the placeholder
+    of any comment a moderator took away (status `hidden`, no body, no name), not `pending`, and not why."""
+    from django.conf import settings
+
+    from threadlog.commands import Actor, handle
+    from threadlog.moderation.commands import ReportComment
+
+    key = unique_key("mod")
+    c = await post(key, SECRET, actor="guest:held-again")
+    await post(key, "a reply keeps it listed", parent_id=c.comment_id, actor="guest:replier")
+    comm = await connect(key)
+    await frames_until(comm, "ready")
+    old = settings.THREADLOG["REPORTS_TO_HOLD"]
+    settings.THREADLOG["REPORTS_TO_HOLD"] = 2
+    try:
+        for reporter in ("guest:reporter-1", "guest:reporter-2"):
+            held = await database_sync_to_async(handle)(ReportComment(comment_id=c.comment_id, reason="abuse"),
+                                                        Actor(reporter))
+    finally:
+        settings.THREADLOG["REPORTS_TO_HOLD"] = old
+    assert [ev.type for ev in held.recorded] == ["CommentReported", "CommentHeld"]
+    got = [await frame(comm) for _ in range(3)]
+    assert [f["event"]["type"] for f in got] == ["Withheld", "Withheld", "CommentHeld"]
+    live = got[-1]
+    assert live["comment"]["id"] == c.comment_id and live["event"]["data"] == {"comment_id": c.comment_id}
+    assert {k: live["comment"][k] for k in ("deleted", "status", "body_html", "author", "avatar")} == {
+        "deleted": True, "status": "hidden", "body_html": "", "author": {"name": "[deleted]"}, "avatar": None}
+    assert live["counts"]["comment_count"] == 1
+    assert "pending" not in json.dumps(got) and "reports" not in json.dumps(got) and SECRET not in json.dumps(got)
+    await comm.disconnect()
+    comm = await connect(key, "?after=0")
+    replayed = await frames_until(comm, "ready")
+    assert replayed[-2] == live and "pending" not in json.dumps(replayed)
+    await comm.disconnect()
