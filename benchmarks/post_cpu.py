@@ -18,6 +18,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,6 +41,13 @@ def main() -> None:
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="threadlog_post_cpu_"))
+    try:
+        _run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, tmp: Path) -> None:
     os.environ.update({"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "THREADLOG_VAR": str(tmp),
                        "RATE_LIMITS": "off", "DJANGO_SETTINGS_MODULE": "threadlog.settings"})
     import django
