@@ -9,7 +9,8 @@ rel="nofollow ugc noopener".
 
 The HTML carries no layout newlines, so a body without any Markdown in it renders exactly as the plain format
 renders it; `render_markdown` takes that short cut (the plain renderer is several times faster), and tests check
-both paths agree.
+both paths agree. A body that uses only **strong**, *em*, _em_ and [links](https://…) takes a second short cut
+(`_simple`), which writes the pipeline's HTML itself; anything it is unsure of goes through markdown-it and nh3.
 """
 from __future__ import annotations
 
@@ -146,6 +147,97 @@ def _renders_as_plain(text: str) -> bool:
             and ("://" not in text or _links_alike(text)))
 
 
+# The simple short cut. Most Markdown bodies use only **strong**, *em* or _em_ and [text](http(s)://url) in
+# paragraphs of text: `_simple` builds their HTML directly, exactly as markdown-it and nh3 write it (about a tenth
+# of the time), and answers None for anything else (then the full pipeline renders it). It accepts little on
+# purpose: each line printable (no tab, control, format or non-space white space character), not starting with
+# what could open a block (white space, a digit followed by "." or ")", "-+>~=#|"), trailing spaces (markdown-it
+# drops them); inline, only these constructs, not nested, each delimiter run exactly as long as its construct and
+# flanked as CommonMark wants it without asking its rules of three or Unicode punctuation: an emphasis holds a
+# letter or digit at each end, and has outside it white space, a line's end, a few ASCII punctuation marks or
+# (for "*" only) a letter or digit; a link is text without brackets or white space at its ends, then a URL whose
+# host nh3 keeps (as render._PLAIN_URL) and whose other characters markdown-it's normalisation leaves alone (no
+# "(", ")", ";" that could end an entity, ":" or "@" after the host, quotes, spaces or titles). Anywhere else, any
+# "*", "_", "[", "]", "\\", "`", "<", ">", "![", "://" (a bare URL), or "&" before "#" or a letter or digit (an
+# entity) sends the body to the full pipeline. tests/readers/test_markdown_simple.py compares both on 100,000+
+# bodies.
+_SPAN = re.compile(
+    r"(\*\*|\*|_)([^*_\[\]\\`<>]+?)\1"
+    r"|\[([^*_\[\]\\`<>]+)\]\((https?://([A-Za-z0-9.-]+)(?:[/?#](?:[A-Za-z0-9._~/?#=&+!$,-]|%[0-9A-Fa-f]{2})*)?)\)")
+_TEXT_SPECIAL = re.compile(r"[*_\[\]\\`<>]|&[#A-Za-z0-9]|!\[|://")
+_HOST = re.compile(r"(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+_BLOCK_START = re.compile(r"[-+>~=#|\s]|\d+[.)]")
+_OUTSIDE = frozenset(" .,;:!?()\"'-/")  # besides a line's ends: what may stand just outside an emphasis
+
+
+def _escaped(text: str) -> str:
+    """Text as markdown-it escapes it and nh3 serialises it again: "&" only, as "<", ">" and U+00A0 never get here
+    and a quote comes back as it was."""
+    return text.replace("&", "&amp;") if "&" in text else text
+
+
+def _simple_line(line: str) -> str | None:
+    out, last = [], 0
+    for m in _SPAN.finditer(line):
+        start, end = m.span()
+        between = line[last:start]
+        if _TEXT_SPECIAL.search(between) is not None:
+            return None
+        out.append(_escaped(between))
+        last = end
+        delimiter, inner = m.group(1), m.group(2)
+        if delimiter is not None:
+            before = line[start - 1] if start else " "
+            after = line[end] if end < len(line) else " "
+            if (not inner[0].isalnum() or not inner[-1].isalnum() or _TEXT_SPECIAL.search(inner) is not None
+                    or not (before in _OUTSIDE or (delimiter != "_" and before.isalnum()))
+                    or not (after in _OUTSIDE or (delimiter != "_" and after.isalnum()))):
+                return None
+            tag = "strong" if delimiter == "**" else "em"
+            out.append(f"<{tag}>{_escaped(inner)}</{tag}>")
+        else:
+            label, url, host = m.group(3), m.group(4), m.group(5)
+            if (label[0] == " " or label[-1] == " " or _TEXT_SPECIAL.search(label) is not None
+                    or (start and line[start - 1] == "!")  # an image's syntax
+                    or _HOST.fullmatch(host) is None or len(host) > 253
+                    or max(len(part) for part in host.split(".")) > 63):
+                return None
+            out.append(f'<a href="{_escaped(url)}" rel="{LINK_REL}">{_escaped(label)}</a>')
+    rest = line[last:]
+    if _TEXT_SPECIAL.search(rest) is not None:
+        return None
+    out.append(_escaped(rest))
+    return "".join(out)
+
+
+def _simple(text: str) -> str | None:
+    """The HTML of a body in the simple subset (above), or None: not in it, render it in full."""
+    paragraphs: list[str] = []
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip(" ")
+        if not line:
+            if lines:
+                paragraphs.append("<p>" + "<br>".join(lines) + "</p>")
+                lines = []
+            continue
+        if not line.isprintable() or _BLOCK_START.match(line) is not None:
+            return None
+        html = _simple_line(line)
+        if html is None:
+            return None
+        lines.append(html)
+    if lines:
+        paragraphs.append("<p>" + "<br>".join(lines) + "</p>")
+    return "".join(paragraphs)
+
+
+# Checked once at import against the full pipeline: should a new markdown-it or nh3 write this HTML otherwise (an
+# attribute's order, an escape), the short cut stays off rather than write what they would not.
+_PROBE = 'A **b** *c* _d_, [e & "f"](https://g.example/h_i?j=1&k=%41#l) m!\nn  \n\n\no'
+SIMPLE = _simple(_PROBE) == render_markdown_sanitised(_PROBE)
+
+
 def render_markdown(text: str) -> str:
     if _renders_as_plain(text):
         return render_body(text)
@@ -168,15 +260,18 @@ def use_renderer(render: Callable[[str], str | None] | None) -> None:
 @lru_cache(maxsize=256)
 def _recent(text: str) -> str:
     """The last bodies rendered: a write renders its body before it takes the append lock (`prepare`), and the
-    projection, under the lock, finds it here (a long Markdown body takes tenths of a second)."""
+    projection, under the lock, finds it here (a long Markdown body takes tenths of a second; a simple one, by the
+    short cut, a few microseconds, still worth not spending twice)."""
     html = _ahead.pop(text, None)
+    if html is None and SIMPLE:
+        html = _simple(text)
     return render_markdown_sanitised(text) if html is None else html
 
 
 def prepare(text: str) -> None:
     if _renders_as_plain(text):
         return  # rendered directly (render_body) when projected: nothing to keep
-    if _elsewhere is not None:
+    if _elsewhere is not None and not (SIMPLE and _simple(text) is not None):  # the short cut beats the hop
         html = _elsewhere(text)
         if html is not None:
             _ahead[text] = html  # taken by the call below, if the text is not among the recent renders already

@@ -91,3 +91,31 @@ def test_the_people_stream_is_not_a_thread(client, live_db):
     for path in ("/api/threads/system:people", "/api/threads/system:people/comments"):
         response = client.get(path)
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_key"
+
+
+@pytest.mark.parametrize("name", ["Ann", "  Zoë 😀  ", "", "\u00a0x\u2028y", "None", "O'Brien <b>&amp;</b>"])
+def test_a_post_projects_the_name_it_sealed_without_opening_it_again(live_db, key, monkeypatch, name):
+    """The post handler hands the projection the plain name it has just sealed (no second opening of the token):
+    the read model, the frame and a rebuild show what opening the sealed token shows, and an erasure still wins."""
+    import events.people
+    from events.sealing import open_sealed
+
+    actor = Actor(f"guest:named-{key}")
+    opened = []
+    real = events.people.sealed_name
+    monkeypatch.setattr(events.people, "sealed_name", lambda *a: opened.append(a) or real(*a))
+    posted = _post(key, actor, name.strip(), "hello")
+    assert opened == []  # the projection took the handler's plain name
+    monkeypatch.undo()
+
+    event = EventStore().read_stream(key)[-1]
+    assert event.data["sealed_author"] and "author_name" not in event.data  # the log holds the sealed name only
+    row = CommentView.objects.get(pk=posted.comment_id)
+    person_key = events.people.person_key(actor.id)
+    assert row.author_name == open_sealed(person_key, actor.id, event.data["sealed_author"])["name"] == name.strip()
+    assert posted.comment.author_name == row.author_name
+    assert verify(EventStore()) is None  # a rebuild (which opens the token) gives the same read model
+
+    handle(ErasePerson(person=actor.id), Actor("user:1", is_staff=True))
+    assert CommentView.objects.get(pk=posted.comment_id).author_name == ERASED
+    assert verify(EventStore()) is None

@@ -42,12 +42,13 @@ def test_prepare_uses_the_helper_and_the_projection_finds_its_html(helper):
 
     markdown.use_renderer(render)
     try:
-        body = "A *fresh* body for prepare, not rendered before: 7f3a"
+        body = "A `fresh` body for prepare, not rendered before: 7f3a"
         markdown.prepare(body)
         assert calls == [body]
         assert render_markdown(body) == render_markdown_sanitised(body)
         assert markdown._ahead == {}  # nothing left behind
         markdown.prepare("plain text without any syntax")  # rendered directly, as before: no round trip
+        markdown.prepare("A *simple* body, by the short cut: 7f3b")  # quicker here than a round trip
         assert calls == [body]
     finally:
         markdown.use_renderer(None)

@@ -86,9 +86,11 @@ def announce(last: int, using: str) -> None:
 
 def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Actor,
             idempotency_key: str | None, key: str | None = None, threads: tuple[ThreadRow, ...] = (),
-            comments: tuple[CommentRow, ...] = ()) -> tuple[list[RecordedEvent], MemoryState]:
+            comments: tuple[CommentRow, ...] = (), names: dict[str, str] | None = None
+            ) -> tuple[list[RecordedEvent], MemoryState]:
     """Append and project. `threads` and `comments` are the rows the handler decided on, read in this
-    transaction, and `key` the actor's key: the projection starts from them instead of reading them again."""
+    transaction, `key` the actor's key and `names` the author tokens the handler sealed with it, and their names:
+    the projection starts from them instead of reading (or opening) them again."""
     metadata = actor.metadata()
     if "ip_hash" in metadata:  # personal: sealed with the actor's key, erasable
         metadata["sealed"] = seal(actor.id, {"ip_hash": metadata.pop("ip_hash")}, using=store.using, key=key)
@@ -98,7 +100,7 @@ def _commit(store: EventStore, thread: str, events: list, *, expected, actor: Ac
     metrics.appended(recorded, started, using=store.using)
 
     def known(state) -> None:
-        state.known(threads=threads, comments=comments, keys={actor.id: key} if key else None)
+        state.known(threads=threads, comments=comments, keys={actor.id: key} if key else None, names=names)
 
     # under the lock; raises ProjectionBehind if the read model lacks earlier events (handle() catches up)
     projected = apply_events(recorded, using=store.using, known=known, fresh=True)
@@ -152,7 +154,7 @@ def post_comment(cmd: PostComment, actor: Actor, store: EventStore, idempotency_
     expected = thread.stream_version if thread else NO_STREAM
     recorded, projected = _commit(store, cmd.thread, events, expected=expected, actor=actor,
                                   idempotency_key=idempotency_key, key=key, threads=(thread,) if thread else (),
-                                  comments=(parent,) if parent else ())
+                                  comments=(parent,) if parent else (), names={sealed: cmd.author_name})
     return Result(recorded, cmd.thread, comment_id, recorded[-1].position, comment=projected.comment(comment_id))
 
 
