@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from django.conf import settings
 
 from events.people import person_key, seal
+from events.sql import fetch_all
 from events.store import ANY, EventStore
 from events.subscriptions import (END_REASONS, NOTIFY_KINDS, SUBSCRIPTIONS_STREAM, GuestLinked, SubscriptionConfirmed,
                                   SubscriptionEnded, SubscriptionRequested)
@@ -81,8 +82,8 @@ def request_subscription(cmd: RequestSubscription, actor: Actor, store: EventSto
         raise CommandError("invalid_request", "notify must be comments or replies", 422)
     email = cmd.email.strip()
     address = address_of(email)
-    mine = list(Subscription.objects.using(store.using).filter(address=address).values_list(
-        "id", "thread_key", "notify", "state", "asked_at", "confirmed_position", "position"))
+    mine = fetch_all(store.using, "SELECT id, thread_key, notify, state, asked_at, confirmed_position, position"
+                                  " FROM notify_subscription WHERE address = %s", [address])  # on every subscribe
     twins = [m for m in mine if m[1] == cmd.thread and m[2] == cmd.notify and m[3] != "ended"]
     if twins:
         if any(t[3] == "confirmed" for t in twins):

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Protocol
 from django.db.models import Case, F, Q, Value, When
 
 from events.people import KeyRing
+from events.sql import execute
 from events.store import EventStore
 from events.subscriptions import SUBSCRIPTIONS_STREAM
 
@@ -71,11 +72,14 @@ def requested(ev: Applied, *, using: str, keys: KeyRing | None = None, address: 
         proven_at = first_proof(rows.filter(address=address).values_list("confirmed_position", "state", "position")
                                 ) if address else None
     confirmed_at = None if proven_at is None else max(proven_at, ev.position)
-    Subscription(id=sid, thread_key=data["thread"], notify=data["notify"], person=data["person"],
-                 sealed_email=data["sealed_email"], address=address,
-                 state="requested" if confirmed_at is None else "confirmed", confirmed_position=confirmed_at,
-                 requested_at=ev.recorded_at, asked_at=ev.recorded_at, position=ev.position
-                 ).save(using=using, force_insert=True)
+    execute(using, _INSERT, [sid, data["thread"], data["notify"], data["person"], data["sealed_email"], address,
+                             "requested" if confirmed_at is None else "confirmed", ev.recorded_at, ev.position,
+                             confirmed_at, ev.recorded_at])  # plain SQL: on every subscribe (events.sql)
+
+
+_INSERT = ("INSERT INTO notify_subscription (id, thread_key, notify, person, sealed_email, address, state, ended_why,"
+           " requested_at, position, confirmed_position, ended_position, asked_at)"
+           " VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s, %s, %s, NULL, %s)")
 
 
 def confirmed(ev: Applied, *, using: str, **_: Any) -> None:
