@@ -25,6 +25,9 @@ from .models import IdentityLink, Subscription
 from .tokens import address_of
 
 UNKNOWN: Any = object()  # a fact the caller did not look up: the function reads it
+_INSERT = ("INSERT INTO notify_subscription (id, thread_key, notify, person, sealed_email, address, state, ended_why,"
+           " requested_at, position, confirmed_position, ended_position, asked_at)"
+           " VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s, %s, %s, NULL, %s)")
 
 
 class Applied(Protocol):  # a RecordedEvent or a ProjectionEvent
@@ -76,10 +79,6 @@ def requested(ev: Applied, *, using: str, keys: KeyRing | None = None, address: 
                              "requested" if confirmed_at is None else "confirmed", ev.recorded_at, ev.position,
                              confirmed_at, ev.recorded_at])  # plain SQL: on every subscribe (events.sql)
 
-
-_INSERT = ("INSERT INTO notify_subscription (id, thread_key, notify, person, sealed_email, address, state, ended_why,"
-           " requested_at, position, confirmed_position, ended_position, asked_at)"
-           " VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s, %s, %s, NULL, %s)")
 
 
 def confirmed(ev: Applied, *, using: str, **_: Any) -> None:
