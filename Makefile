@@ -59,6 +59,7 @@ bench: install-test
 	$(PY) benchmarks/latency.py
 	$(PY) benchmarks/markdown.py
 	$(PY) benchmarks/notify.py
+	$(PY) benchmarks/subscribe.py
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q

@@ -37,6 +37,18 @@ def fetch_one(using: str, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return conn.connection.execute(qmark(sql), params).fetchone()
 
 
+def fetch_all(using: str, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    """Every row of `sql` (placeholders %s)."""
+    conn = connections[using]
+    if conn.vendor != "sqlite":
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        return conn.connection.execute(qmark(sql), params).fetchall()
+
+
 def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
     """Run a statement (placeholders %s); returns the number of rows it changed."""
     conn = connections[using]

@@ -1,7 +1,11 @@
-"""The notifier's tables. Subscription, NotifyComment, NotifyThread, NotifyAddress, IdentityLink and Notice are
-its read model (written only by notifier.py, rebuildable from the log); OutboxMessage is its decisions, written in
-the same transaction as its checkpoint, and then only marked by the sender; SignInToken is the one-time sign-in
-links (not events: nothing to replay)."""
+"""The notifications' tables, all rebuildable from the log except the outbox and the sign-in links.
+
+Subscription and IdentityLink are what the subscription handlers decide on: subscriptions.py applies each event to
+them in the append transaction that records it (read your writes), and the notifier applies the same functions
+again (a no-op then; the work for events appended without them: a rebuild, old logs). NotifyComment, NotifyThread,
+NotifyAddress and Notice are the notifier's own read model (notifier.py). OutboxMessage is the notifier's
+decisions, written in the same transaction as its checkpoint, and then only marked by the sender; SignInToken is
+the one-time sign-in links (not events: nothing to replay)."""
 from django.db import models
 
 
@@ -15,7 +19,13 @@ class Subscription(models.Model):
     state = models.CharField(max_length=10, default="requested")  # requested | confirmed | ended
     ended_why = models.CharField(max_length=20, default="")
     requested_at = models.CharField(max_length=32)
-    position = models.BigIntegerField()
+    position = models.BigIntegerField()  # of the SubscriptionRequested that made it
+    # Where it became confirmed (its own request, when the address was proven before, or a SubscriptionConfirmed)
+    # and ended: its state as of any position, for the notifier, which decides on events the handlers have
+    # applied long since (subscriptions.py). NULL: not (yet).
+    confirmed_position = models.BigIntegerField(null=True)
+    ended_position = models.BigIntegerField(null=True)
+    asked_at = models.CharField(max_length=32, db_default="")  # recorded_at of its latest request (asking again)
 
     class Meta:
         db_table = "notify_subscription"
@@ -50,6 +60,8 @@ class NotifyThread(models.Model):
 
 class NotifyAddress(models.Model):
     address = models.CharField(max_length=64, primary_key=True)
+    # Unused since migration 0002 (an address is proven when one of its subscriptions has a confirmed_position);
+    # kept because migrations only add: older nodes still running during an upgrade write it.
     confirmed = models.BooleanField(default=False)
     last_confirmation_at = models.CharField(max_length=32, default="")  # recorded_at of the request it answered
     last_digest_at = models.DateTimeField(null=True)  # the sender's: when the last digest went out
@@ -61,6 +73,7 @@ class NotifyAddress(models.Model):
 class IdentityLink(models.Model):
     guest = models.CharField(max_length=100, primary_key=True)
     reader = models.CharField(max_length=100, db_index=True)
+    position = models.BigIntegerField(db_default=0)  # of the GuestLinked it reflects: a later one wins
 
     class Meta:
         db_table = "notify_identity_link"

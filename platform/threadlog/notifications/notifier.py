@@ -2,10 +2,14 @@
 outbox in the same transaction as its checkpoint (the transactional outbox).
 
 It reads the log in position order from its own checkpoint (`notifier` in threadlog_checkpoint), like the thread
-projection, and for each batch of events, in one transaction: updates its read model (subscriptions, who wrote
-which comment, confirmed addresses, identity links), inserts outbox rows (unique per event, recipient and kind)
-and personal live notices, and moves its checkpoint. A crash before the commit leaves nothing; after it, the
+projection, and for each batch of events, in one transaction: updates its read model (who wrote which comment,
+threads, when each address was last sent a confirmation), inserts outbox rows (unique per event, recipient and
+kind) and personal live notices, and moves its checkpoint. A crash before the commit leaves nothing; after it, the
 decisions stand and are never taken twice. Sending is the sender's job (sender.py), after the commit.
+
+Subscriptions and identity links are the handlers' (subscriptions.py: applied as they are appended). The notifier
+applies those events again, which changes nothing unless they were appended without, and takes a subscription's
+state as of the event it decides on (`confirmed_position`, `ended_position`), not as the handlers have left it.
 
 It never runs inside a request: a post is answered before the notifier even looks at it.
 """
@@ -26,6 +30,7 @@ from events.store import EventStore, RecordedEvent
 from projections.base import ProjectionBehind, _set_checkpoint as set_checkpoint
 from projections.thread import encode_frame
 
+from . import subscriptions
 from .models import (IdentityLink, Notice, NotifyAddress, NotifyComment, NotifyThread, OutboxMessage,
                      Subscription)
 from .tokens import address_of
@@ -117,11 +122,15 @@ def run_once(store: EventStore, *, emit: bool = True, batch: int = BATCH) -> int
 
 
 def rebuild(store: EventStore) -> int:
-    """The read model again from position 0, without writing a message (sent ones stay sent, pending ones stay)."""
+    """The read model again from position 0, without writing a message (sent ones stay sent, pending ones stay).
+
+    The handlers' tables first, in one transaction under the append lock (subscriptions.rebuild); then the
+    notifier's own, in batches, which finds every subscription row there already, as a live notifier does."""
+    subscriptions.rebuild(store)
     with own_write(store):
-        for model in (Subscription, NotifyComment, NotifyThread, IdentityLink):
+        for model in (NotifyComment, NotifyThread):
             model.objects.using(store.using).all().delete()
-        NotifyAddress.objects.using(store.using).update(confirmed=False, last_confirmation_at="")
+        NotifyAddress.objects.using(store.using).update(last_confirmation_at="")
         execute(store.using, "DELETE FROM threadlog_checkpoint WHERE name = %s", [NOTIFIER])
     return run_once(store, emit=False)
 
@@ -264,7 +273,11 @@ class Notifier:
             return  # no subscriber to tell, no author of a parent to notify live
         authors = self._persons(row.person)
         recipients: dict[str, tuple[str, Subscription]] = {}
-        live = Subscription.objects.using(self.using).filter(thread_key=row.thread_key, state="confirmed")
+        # confirmed when this comment was published (a handler may have confirmed one since: not told of it; a row an
+        # older version confirmed has no position: confirmed before)
+        live = Subscription.objects.using(self.using).filter(
+            Q(confirmed_position__lte=ev.position) | Q(confirmed_position__isnull=True),
+            thread_key=row.thread_key, state="confirmed")
         if watched:
             for sub in live.filter(notify="comments").exclude(address=None).iterator(chunk_size=2000):
                 if sub.person not in authors and sub.address != row.address:
@@ -292,57 +305,41 @@ class Notifier:
     # --- subscriptions --------------------------------------------------------------------------------
 
     def on_SubscriptionRequested(self, ev: RecordedEvent, data: dict) -> None:
-        fields = self.keys.unseal(data["person"], data["sealed_email"])
-        email = (fields or {}).get("email")
-        sub = Subscription(id=data["subscription_id"], thread_key=data["thread"], notify=data["notify"],
-                           person=data["person"], sealed_email=data["sealed_email"], requested_at=ev.recorded_at,
-                           position=ev.position)
-        if not email:  # erased before the notifier got here
-            sub.state, sub.ended_why, sub.sealed_email = "ended", "erased", ""
-            sub.save(using=self.using, force_insert=True)
+        """Applied (or found applied); then a confirmation message if the subscription was waiting for one at this
+        position and the address was sent none in the last RESEND_SECONDS. Decided from the log alone (a rebuild
+        decides the same), except that nothing is queued for a subscription confirmed or ended since."""
+        subscriptions.requested(ev, using=self.using, keys=self.keys)
+        sub = Subscription.objects.using(self.using).filter(pk=data["subscription_id"]).first()
+        if sub is None or not sub.address or not subscriptions.requested_as_of(
+                ev.position, sub.confirmed_position, sub.ended_position):
             return
-        sub.address = address_of(email)
         addr, _ = NotifyAddress.objects.using(self.using).get_or_create(address=sub.address)
-        if addr.confirmed:  # proven before (double opt-in done once per address): active at once
-            sub.state = "confirmed"
-        sub.save(using=self.using, force_insert=True)
-        if sub.state == "confirmed":
-            return
         resend = settings.NOTIFY["RESEND_SECONDS"]
         if addr.last_confirmation_at and _seconds(addr.last_confirmation_at, ev.recorded_at) < resend:
             return  # asked again within 10 minutes: the confirmation already sent confirms this one too
         addr.last_confirmation_at = ev.recorded_at
         addr.save(using=self.using, update_fields=["last_confirmation_at"])
-        if self.emit:
+        if self.emit and sub.state == "requested":
             self._queue("confirm", sub, ref=ev.id, position=ev.position)
 
     def on_SubscriptionConfirmed(self, ev: RecordedEvent, data: dict) -> None:
-        sub = Subscription.objects.using(self.using).filter(pk=data["subscription_id"]).first()
-        if sub is None or sub.state != "requested" or not sub.address:
-            return
-        NotifyAddress.objects.using(self.using).filter(pk=sub.address).update(confirmed=True)
-        # the address is proven: every subscription still waiting for it starts now
-        Subscription.objects.using(self.using).filter(address=sub.address, state="requested").update(state="confirmed")
+        subscriptions.confirmed(ev, using=self.using)
 
     def on_SubscriptionEnded(self, ev: RecordedEvent, data: dict) -> None:
-        updated = Subscription.objects.using(self.using).filter(pk=data["subscription_id"]).exclude(
-            state="ended").update(state="ended", ended_why=data.get("why", ""))
-        if updated:
-            OutboxMessage.objects.using(self.using).filter(
-                subscription_id=data["subscription_id"], status="pending").update(
-                status="dropped", last_error=f"subscription ended ({data.get('why', '')})")
+        subscriptions.ended(ev, using=self.using)
+        OutboxMessage.objects.using(self.using).filter(
+            subscription_id=data["subscription_id"], status="pending").update(
+            status="dropped", last_error=f"subscription ended ({data.get('why', '')})")
 
     def on_PersonErased(self, ev: RecordedEvent, data: dict) -> None:
         person = data["person"]
-        Subscription.objects.using(self.using).filter(person=person).exclude(state="ended").update(
-            state="ended", ended_why="erased")
-        Subscription.objects.using(self.using).filter(person=person).update(sealed_email="", address=None)
+        subscriptions.person_erased(ev, using=self.using)
         NotifyComment.objects.using(self.using).filter(person=person).update(address=None)
         OutboxMessage.objects.using(self.using).filter(person=person, status="pending").update(
             status="dropped", sealed_to="", last_error="person erased")
 
     def on_GuestLinked(self, ev: RecordedEvent, data: dict) -> None:
-        IdentityLink.objects.using(self.using).update_or_create(guest=data["guest"], defaults={"reader": data["reader"]})
+        subscriptions.guest_linked(ev, using=self.using)
 
 
 _STATUS_EVENTS = ("CommentHeld", "CommentApproved", "CommentRejected", "CommentMarkedSpam", "CommentHidden",
