@@ -50,6 +50,7 @@ def test_everything_served_is_documented_with_its_errors(api_site):
     """Generic, so that what others add later is held to it too: every API route is in the document; every
     operation states a success, its 4xx statuses with the error body and the codes they carry; path parameters
     and request strings say what they accept."""
+    import threadlog.urls  # noqa: F401 -- the URL conf adds every router (moderation, sessions, subscriptions)
     from threadlog.api.views import api
 
     patterns, _, _ = api.urls
