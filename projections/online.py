@@ -39,7 +39,7 @@ from .offload import Jobs, helper_for
 from .queue_models import Ban, QueueItem, Report
 from .rebuild import READ_MODELS, Frame, _no_cycle_collection, analyze, fold, forget_replaced_states
 from .reset import FrameCheck
-from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_write, insert_rows
+from .state import CommentRow, MemoryState, bulk_write, insert_rows
 from .thread import frames_cut
 
 Progress = Callable[[int], None]
