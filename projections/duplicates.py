@@ -1,10 +1,10 @@
 """The duplicate rule's key of a comment: what lets the rule find a writer's same comment through a narrow index.
 
 threadlog.moderation.rules.refuse_duplicate refuses a comment whose author posted the same body a moment ago. The
-comment table keeps, per row, `dup_key`: a 63-bit hash of the author and the body (index tl_comment_dup, one
-integer per row); the rule's query looks the key up, then compares the author and the body themselves, so a
-collision costs a row read, never a wrong answer. (Before 2026-12-03 the index held the author, the body's last 64
-characters and the time: 4x the pages, and the most expensive index of a rebuild to build.)
+comment table keeps, per row, `dup_key`: a 63-bit hash of the author and the body, in the author's index
+(tl_comment_author: author_id, dup_key, status); the rule's query looks the author and key up, then compares the
+body itself, so a collision costs a row read, never a wrong answer. (Before 2026-12-03 an index of its own held the
+author, the body's last 64 characters and the time: the most expensive index of a rebuild to build.)
 """
 from __future__ import annotations
 

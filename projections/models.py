@@ -78,11 +78,11 @@ class CommentView(models.Model):
             # the replies of a page's top-level comments (queried with the literal `depth > 0`: only replies are
             # in it; the order is made in Python, so no position)
             models.Index(fields=["root_id"], name="tl_comment_root", condition=REPLY),
-            # moderation: an author's record and the "first comment" rule; the queue's "recent" tab
-            models.Index(fields=["author_id", "status"], name="tl_comment_author"),
-            # The duplicate rule (threadlog.moderation.rules.refuse_duplicate): one integer per row
-            # (projections.duplicates); it replaced (author_id, the body's last 64 characters, created_at).
-            models.Index(fields=["dup_key"], name="tl_comment_dup"),
+            # An author's comments: moderation (an author's record, the "first comment" rule: `status` is read from
+            # the index), an erasure, and the duplicate rule (threadlog.moderation.rules.refuse_duplicate: author and
+            # dup_key, a hash of author and body, projections.duplicates). Since 2026-12-03 one index for both;
+            # before, (author_id, status) and (author_id, the body's last 64 characters, created_at).
+            models.Index(fields=["author_id", "dup_key", "status"], name="tl_comment_author"),
             # The newest comments: the queue's "recent" tab, and the site's feed (projections.readers: few comments
             # are deleted, so a scan from the newest down meets its 50 at once; a partial copy of this index for the
             # feed alone was dropped on 2026-12-03)

@@ -1,8 +1,9 @@
 """Narrower comment indexes (2026-12-03: a rebuild builds every one of them; docs/benchmarks.md, "Rebuild floor
 again"):
 
-- tl_comment_author_tail (author_id, the body's last 64 characters, created_at) becomes tl_comment_dup on a new
-  integer column, dup_key (projections.duplicates), filled in here for the rows there are;
+- tl_comment_author_tail (author_id, the body's last 64 characters, created_at) goes; tl_comment_author (author_id,
+  status) becomes (author_id, dup_key, status), dup_key a new integer column (projections.duplicates), filled in
+  here for the rows there are: one index serves the duplicate rule and an author's comments;
 - tl_comment_root holds replies only (its query says `depth > 0`), without the position (unused);
 - tl_comment_newest (the site feed's partial copy of tl_comment_recent) goes: the feed reads tl_comment_recent.
 
@@ -31,6 +32,7 @@ OLD_INDEXES = [
     models.Index(models.F("author_id"), Right("body", 64), models.F("created_at"), name="tl_comment_author_tail"),
     models.Index(fields=["position"], name="tl_comment_newest", condition=models.Q(deleted=False)),
     models.Index(fields=["root_id", "position"], name="tl_comment_root"),
+    models.Index(fields=["author_id", "status"], name="tl_comment_author"),
 ]
 
 
@@ -67,6 +69,7 @@ class Migration(migrations.Migration):
                 migrations.RemoveIndex(model_name='commentview', name='tl_comment_author_tail'),
                 migrations.RemoveIndex(model_name='commentview', name='tl_comment_newest'),
                 migrations.RemoveIndex(model_name='commentview', name='tl_comment_root'),
+                migrations.RemoveIndex(model_name='commentview', name='tl_comment_author'),
             ],
         ),
         migrations.AddIndex(
@@ -75,6 +78,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='commentview',
-            index=models.Index(fields=['dup_key'], name='tl_comment_dup'),
+            index=models.Index(fields=['author_id', 'dup_key', 'status'], name='tl_comment_author'),
         ),
     ]

@@ -32,5 +32,7 @@ def test_feed_and_page_queries_use_their_indexes(live_db):
 def test_the_duplicate_rule_reads_its_key_index(live_db):
     from threadlog.moderation.rules import DUPLICATE_SQL
 
-    plan = _plan(DUPLICATE_SQL, [1, "guest:a", "body", "2026-01-01T00:00:00Z", False])
-    assert "tl_comment_dup" in plan, plan
+    plan = _plan(DUPLICATE_SQL, ["guest:a", 1, "body", "2026-01-01T00:00:00Z", False])
+    assert "tl_comment_author" in plan and "dup_key=?" in plan, plan
+    first = _plan("SELECT 1 FROM threadlog_comment WHERE author_id = %s AND status = 'published' LIMIT 1", ["guest:a"])
+    assert "COVERING INDEX tl_comment_author" in first, first  # the "first comment" rule, from the index alone

@@ -73,10 +73,10 @@ def refuse_unpublished_parent(parent: CommentRow | None) -> None:
         raise CommandError("parent_not_published", "replies go to published comments only", 409)
 
 
-# The duplicate rule's query: the writer's comments with this key (projections.duplicates; index tl_comment_dup, one
-# integer per row), then the author and the whole body compared, so a collision of keys never refuses a comment.
-# (tests/readers/test_query_plans.py: SQLite, which plans without statistics, takes tl_comment_dup.)
-DUPLICATE_SQL = ("SELECT 1 FROM threadlog_comment WHERE dup_key = %s AND author_id = %s AND body = %s"
+# The duplicate rule's query: the writer's comments with this key (projections.duplicates; index tl_comment_author,
+# (author_id, dup_key, status)), then the whole body compared, so a collision of keys never refuses a comment.
+# (tests/readers/test_query_plans.py: SQLite, which plans without statistics, reads that index by both.)
+DUPLICATE_SQL = ("SELECT 1 FROM threadlog_comment WHERE author_id = %s AND dup_key = %s AND body = %s"
                  " AND created_at > %s AND deleted = %s LIMIT 1")
 
 
@@ -86,7 +86,7 @@ def duplicate_query(author_id: str, body: str, *, using: str = "default") -> tup
     if window <= 0:
         return None
     since = (datetime.now(timezone.utc) - timedelta(seconds=window)).isoformat().replace("+00:00", "Z")
-    return DUPLICATE_SQL, [duplicate_key(author_id, body), author_id, body, since, False]
+    return DUPLICATE_SQL, [author_id, duplicate_key(author_id, body), body, since, False]
 
 
 def duplicate_comment() -> CommandError:
