@@ -283,6 +283,7 @@ def _loads(text: str) -> Any:
 
 
 _orjson_loads = orjson.loads
+_make_tuple = tuple.__new__
 
 
 def _decode(type_: str, version: int, data: str) -> tuple[int, Any]:
@@ -762,7 +763,9 @@ class EventStore:
                         parsed = _orjson_loads(data)
                     except orjson.JSONDecodeError:
                         parsed = json.loads(data)
-                    yield ProjectionEvent(position, stream, stream_version, type_, current, parsed, recorded_at, when)
+                    # the tuple made directly: a NamedTuple's own __new__ is Python code (0.4 µs against 0.2)
+                    yield _make_tuple(ProjectionEvent, (position, stream, stream_version, type_, current, parsed,
+                                                        recorded_at, when))
                 else:
                     yield ProjectionEvent(position, stream, stream_version, type_, *_decode(type_, version, data),
                                           recorded_at, when)
