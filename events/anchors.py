@@ -37,7 +37,7 @@ class CommentPosted(CommentPostedV3):
         return data
 
 
-@upcaster("CommentPosted", 3)
+@upcaster("CommentPosted", 3, adds_nothing=True)
 def _comment_posted_v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return data  # no anchor: unanchored (the field's default); nothing added, so old frames stay as stored
 

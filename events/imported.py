@@ -24,7 +24,7 @@ class ThreadOpened(Event):
     url: str = ""
 
 
-@upcaster("ThreadOpened", 1)
+@upcaster("ThreadOpened", 1, adds_nothing=True)
 def _thread_opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """v1 data is v2 data without a url: left out rather than added as "", so that a rebuild's live frame of a v1
     event is the very frame the live path stored (`url` reads as "" through the class's default)."""

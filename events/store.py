@@ -26,7 +26,7 @@ from django.db import connections, transaction
 
 from . import early_release, pg_append
 from .sql import qmark, sqlite_file
-from .types import _REGISTRY as _TYPES, Event, event_class, upcast
+from .types import _REGISTRY as _TYPES, Event, event_class, reads_as_is, upcast
 
 # Thread keys are 1-200 of A-Z a-z 0-9 . _ ~ - (the public contract); system streams add ':' ("system:people"),
 # so no reader can open a thread that is really a system stream. \Z: `$` would accept a trailing newline.
@@ -283,10 +283,7 @@ def _loads(text: str) -> Any:
 
 
 _orjson_loads = orjson.loads
-
-
-def _current_versions() -> dict[str, int]:
-    return {name: cls.version for name, cls in _TYPES.items()}
+_make_tuple = tuple.__new__
 
 
 def _decode(type_: str, version: int, data: str) -> tuple[int, Any]:
@@ -757,15 +754,18 @@ class EventStore:
             with self.connection.cursor() as cur:
                 cur.execute(sql, [after] + ([until] if until is not None else []) + list(streams or ()) + [batch])
                 rows = cur.fetchall()
-            current = _current_versions()
+            as_is = reads_as_is()  # (type, version) -> current version: read as stored (no upcaster changes it)
             for position, stream, stream_version, type_, version, data, recorded_at, metadata in rows:
-                when = occurred_at(metadata, recorded_at)
-                if current.get(type_) == version:  # the common case, inline: a rebuild reads every event
+                when = recorded_at if '"occurred_at"' not in metadata else occurred_at(metadata, recorded_at)
+                current = as_is.get((type_, version))
+                if current is not None:  # the common case, inline: a rebuild reads every event
                     try:
                         parsed = _orjson_loads(data)
                     except orjson.JSONDecodeError:
                         parsed = json.loads(data)
-                    yield ProjectionEvent(position, stream, stream_version, type_, version, parsed, recorded_at, when)
+                    # the tuple made directly: a NamedTuple's own __new__ is Python code (0.4 µs against 0.2)
+                    yield _make_tuple(ProjectionEvent, (position, stream, stream_version, type_, current, parsed,
+                                                        recorded_at, when))
                 else:
                     yield ProjectionEvent(position, stream, stream_version, type_, *_decode(type_, version, data),
                                           recorded_at, when)

@@ -110,6 +110,8 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
         done = ev.position
     erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
                       for row in state.memory.comments_by_author(ev.data["person"])}
+    if any(ev.type == "PersonErased" for ev in events):
+        drop_old_before_erasure(using)
     piped = connections[using].vendor == "postgresql" and was is not None and done > was
     with _together(using):
         state.flush()
@@ -132,6 +134,15 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
     for key in sorted(erased_threads):
         _reproject_frames(key, using)
     return state.memory
+
+
+def drop_old_before_erasure(using: str) -> None:
+    """SQLite: an online rebuild's old tables, if its command has not dropped them yet, go in the erasure's
+    transaction: they hold the names as they were, and an erasure leaves no copy of a name in the file."""
+    if connections[using].vendor == "sqlite":
+        from .online import drop_old_tables  # imports this module
+
+        drop_old_tables(using)
 
 
 def _reproject_frames(key: str, using: str) -> None:

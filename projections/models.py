@@ -1,11 +1,10 @@
 """Read models. Only projectors write these tables; views and consumers only read them."""
 from django.db import models
-from django.db.models.functions import Right
 
 from events.models import PositionField
 
 TOP_LEVEL = models.Q(depth=0)
-TAIL_CHARS = 64  # of a body, in tl_comment_author_tail
+REPLY = models.Q(depth__gt=0)
 SHOWN = models.Q(deleted=False)  # in a feed (projections.readers.SHOWN says the same in SQL)
 
 
@@ -62,6 +61,8 @@ class CommentView(models.Model):
     rank_voted = models.IntegerField(default=0)  # -score
     rank_best = models.FloatField(default=0.0)  # -wilson lower bound
     rank_hot = models.FloatField(default=0.0)  # -hot
+    # The duplicate rule's key: a hash of author_id and body (projections.duplicates), kept as the body changes.
+    dup_key = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "threadlog_comment"
@@ -74,20 +75,23 @@ class CommentView(models.Model):
             models.Index(fields=["thread_key", "rank_best", "position"], name="tl_comment_top_best",
                          condition=TOP_LEVEL),
             models.Index(fields=["thread_key", "rank_hot", "position"], name="tl_comment_top_hot", condition=TOP_LEVEL),
-            models.Index(fields=["root_id", "position"], name="tl_comment_root"),
-            # moderation: an author's record and the "first comment" rule; the queue's "recent" tab
-            models.Index(fields=["author_id", "status"], name="tl_comment_author"),
-            # The duplicate rule (threadlog.moderation.rules.refuse_duplicate): the writer's comments that end
-            # alike, in time order.
-            models.Index(models.F("author_id"), Right("body", TAIL_CHARS), models.F("created_at"),
-                         name="tl_comment_author_tail"),
+            # the replies of a page's top-level comments (queried with the literal `depth > 0`: only replies are
+            # in it; the order is made in Python, so no position)
+            models.Index(fields=["root_id"], name="tl_comment_root", condition=REPLY),
+            # An author's comments: moderation (an author's record, the "first comment" rule: `status` is read from
+            # the index), an erasure, and the duplicate rule (threadlog.moderation.rules.refuse_duplicate: author and
+            # dup_key, a hash of author and body, projections.duplicates). Since 2026-12-03 one index for both;
+            # before, (author_id, status) and (author_id, the body's last 64 characters, created_at).
+            models.Index(fields=["author_id", "dup_key", "status"], name="tl_comment_author"),
+            # The newest comments: the queue's "recent" tab, and the site's feed (projections.readers: few comments
+            # are deleted, so a scan from the newest down meets its 50 at once; a partial copy of this index for the
+            # feed alone was dropped on 2026-12-03)
             models.Index(fields=["position"], name="tl_comment_recent"),
             # the pinned comments of a thread (a handful): queried with the literal `pinned > 0`
             models.Index(fields=["thread_key", "pinned"], name="tl_comment_pinned", condition=models.Q(pinned__gt=0)),
-            # The newest comments a reader sees, of a thread and of the whole site (feeds: projections.readers).
+            # The newest comments a reader sees of a thread (its feed: projections.readers).
             # Partial, so that the top-level sorts above keep using their own indexes.
             models.Index(fields=["thread_key", "position"], name="tl_comment_thread_newest", condition=SHOWN),
-            models.Index(fields=["position"], name="tl_comment_newest", condition=SHOWN),
             # Inline feedback: a thread's anchored comments only (GET …/anchors, …/comments?anchor=)
             models.Index(fields=["thread_key", "anchor_id", "position"], name="tl_comment_anchor",
                          condition=models.Q(anchor_id__isnull=False)),

@@ -12,7 +12,8 @@
    the old tables or the new ones, never a mix (one transaction). A reader's resume position keeps meaning the same
    event: frames are keyed by log position, and equal when the projection's output has not changed; the readers
    of a thread whose frames changed are sent `reset` (projections.reset).
-4. The old tables are dropped.
+4. The old tables are dropped (SQLite; PostgreSQL drops them in the switch): by `threadlog projections rebuild` once
+   it has reported the new model live, or by an erasure that comes first (`drop_old_tables`).
 
 The projector's rules are the same code as the live path's and the in-memory replay's (projections.thread), so the
 rebuilt rows equal what the live path writes; `projections verify` checks it, against a snapshot, without the lock.
@@ -34,12 +35,13 @@ from events.store import EventStore
 
 from . import queue
 from .base import THREAD_PROJECTOR, _set_checkpoint, apply_events, checkpoint
+from .history_models import HistoryVersion
 from .models import CommentView, LiveFrame, ThreadSnapshot, ThreadView, VoteView
 from .offload import Jobs, helper_for
 from .queue_models import Ban, QueueItem, Report
 from .rebuild import READ_MODELS, Frame, _no_cycle_collection, analyze, fold, forget_replaced_states
 from .reset import FrameCheck
-from .state import COMMENT_FIELDS, RANK_FIELDS, CommentRow, MemoryState, bulk_write, insert_rows
+from .state import CommentRow, MemoryState, bulk_write, insert_rows
 from .thread import frames_cut
 
 Progress = Callable[[int], None]
@@ -166,27 +168,7 @@ class Shadow:
                 _exec(self.using, f"DROP TABLE IF EXISTS {_q(self.using, t.live + suffix)}")
 
     def drop_old(self) -> None:
-        """SQLite, after the switch: the old tables' indexes dropped one per transaction, then the tables (freeing a
-        table's pages holds the database's write lock for a moment that grows with the table; deleting its rows in
-        chunks first was ten times slower in all).
-
-        The indexes go without secure_delete (SQLite as Debian builds it zeroes every page it frees: a write to the
-        WAL and another at the checkpoint, for 40 % of the pages here). Their keys are ids, positions, ranks,
-        statuses, times and a body's tail: all in the log itself, where an erasure leaves them too; no index holds
-        an opened author name (the raw log keeps an erased person's bodies: docs/audit.md; were bodies ever sealed,
-        tl_comment_author_tail would have to be zeroed too). The tables, where the names are (comments, frames),
-        are dropped as the connection is set up to."""
-        u = self.using
-        indexes = [name for t in self.tables for (name,) in _exec(
-            u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-            [t.live + OLD])]
-        with _without_secure_delete(u):
-            for index in indexes:
-                with transaction.atomic(using=u):
-                    _exec(u, f"DROP INDEX {_q(u, index)}")
-        for t in self.tables:
-            with transaction.atomic(using=u):
-                _exec(u, f"DROP TABLE IF EXISTS {_q(u, t.live + OLD)}")
+        drop_old_tables(self.using)
 
     def switch(self) -> None:
         """Inside the caller's transaction (holding the append lock): the new tables take the live names."""
@@ -208,6 +190,62 @@ class Shadow:
                         _exec(u, f"ALTER TABLE {_q(u, t.live)} RENAME CONSTRAINT {_q(u, new)} TO {_q(u, final)}")
                     else:
                         _exec(u, f"ALTER INDEX {_q(u, new)} RENAME TO {_q(u, final)}")
+
+
+# The read models whose rows hold opened author names (comments, the frames' comments, the snapshots' and the
+# history index's rows): their old tables' pages are zeroed as they are freed (SQLite's secure_delete, as the
+# connection is set up), so that an erasure leaves no copy of a name in the file. The others (votes, threads, the
+# queue, reports, bans) hold ids, positions, counts, statuses and reasons, all in the raw log itself, where an erasure
+# leaves them too: their pages, like every index's, are freed without zeroing (a write to the WAL and another at the
+# checkpoint for each page).
+NAMED_READ_MODELS = (CommentView, LiveFrame, ThreadSnapshot, HistoryVersion)
+
+
+def old_tables(using: str) -> list[str]:
+    """SQLite: the old read-model tables an online rebuild left behind its switch (`<table>__old`), not dropped yet."""
+    if connections[using].vendor != "sqlite":
+        return []
+    wanted = {model._meta.db_table + OLD for model in READ_MODELS}
+    return [name for (name,) in _exec(using, "SELECT name FROM sqlite_master WHERE type = 'table'") if name in wanted]
+
+
+def drop_old_tables(using: str) -> float:
+    """SQLite: drop the tables an online rebuild switched out; CPU seconds it took (0.0: there were none).
+
+    `threadlog projections rebuild` does it right after it has reported the new read model live: they serve no
+    reader any more, and it takes a quarter of a second per 100,000 events (Debian's SQLite zeroes the freed pages).
+    Until then they hold the author names as they were; so an erasure drops them first, in its own transaction
+    (projections.base.drop_old_before_erasure), and so does the next rebuild.
+
+    Inside a transaction (an erasure's), everything is dropped in it; outside, the old indexes go one per
+    transaction, then the tables (freeing a table's pages holds the database's write lock for a moment that grows
+    with the table; deleting its rows in chunks first was ten times slower in all). The indexes, and the tables of
+    NAMED_READ_MODELS' complement, go without secure_delete (their keys are ids, positions, ranks, statuses, times
+    and hashes: all in the log itself; the raw log keeps an erased person's bodies too, docs/audit.md); the tables
+    with names as the connection is set up to."""
+    tables = old_tables(using)
+    if not tables:
+        return 0.0
+    started = time.process_time()
+    u = using
+    named = {model._meta.db_table + OLD for model in NAMED_READ_MODELS}
+    indexes = [name for table in tables for (name,) in _exec(
+        u, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL", [table])]
+    # secure_delete cannot change inside a transaction that has written (an erasure's): then all of it is zeroed
+    outside = not connections[u].in_atomic_block
+    with (_without_secure_delete(u) if outside else contextlib.nullcontext()):
+        for index in indexes:
+            with transaction.atomic(using=u):
+                _exec(u, f"DROP INDEX IF EXISTS {_q(u, index)}")
+        for table in tables:
+            if table not in named:
+                with transaction.atomic(using=u):
+                    _exec(u, f"DROP TABLE IF EXISTS {_q(u, table)}")
+    for table in tables:
+        if table in named:
+            with transaction.atomic(using=u):
+                _exec(u, f"DROP TABLE IF EXISTS {_q(u, table)}")
+    return time.process_time() - started
 
 
 def _chunks(rows: Iterable, size: int) -> Iterator[list]:
@@ -353,18 +391,21 @@ def _touched(store: EventStore, shadow: Shadow, after: int, head: int) -> set[st
 
 
 def rebuild_online(store: EventStore, progress: Progress | None = None,
-                   before_switch: Callable[[], None] | None = None, stats: dict | None = None) -> int:
+                   before_switch: Callable[[], None] | None = None, stats: dict | None = None,
+                   drop_old: bool = True) -> int:
     """Rebuild every read model into new tables while writes continue, then switch under a short lock.
 
     Returns the checkpoint the switch left (the head of the log then). `before_switch` (tests) runs after the
     catch-up rounds, right before the lock is taken. `stats`, if given, receives what the rebuild did: passes,
-    catch-up rounds and their events, the events applied under the lock and how long the lock was held."""
+    catch-up rounds and their events, the events applied under the lock and how long the lock was held.
+    `drop_old=False` (SQLite) returns as soon as the new tables are live and leaves the old ones to the caller's
+    `drop_old_tables` (`threadlog projections rebuild` reports first); an erasure meanwhile drops them itself."""
     using = store.using
     shadow = Shadow(using)
     stats = {} if stats is None else stats
     with _no_cycle_collection():
         head = store.head()
-        shadow.drop(OLD)  # an earlier rebuild that stopped half-way (SQLite drops the old tables after the lock)
+        drop_old_tables(using)  # an earlier rebuild's, not dropped yet (SQLite drops them after the switch)
         shadow.create(head * 2 // 3)
         sizes = _stream_sizes(store, head)
         groups, cuts = _groups(sizes), _cuts(sizes)
@@ -402,7 +443,7 @@ def rebuild_online(store: EventStore, progress: Progress | None = None,
         stats.update(lock_wait_seconds=round(locked - waited, 3), lock_held_seconds=round(time.monotonic() - locked, 3),
                      applied_under_lock=head - applied)
         forget_replaced_states()
-        if shadow.sqlite:
+        if shadow.sqlite and drop_old:
             dropping = time.monotonic()
             shadow.drop_old()
             stats["old_tables_dropped_seconds"] = round(time.monotonic() - dropping, 2)

@@ -20,6 +20,7 @@ from events.sql import execute, fetch_one
 from events.store import send_pending_lock
 
 from .models import CommentView, ThreadView, VoteView
+from .duplicates import duplicate_key
 from .ranking import hot, wilson_lower_bound
 
 
@@ -79,6 +80,10 @@ class CommentRow:
         return -hot(self.score, self.created_at)
 
     @property
+    def dup_key(self) -> int:
+        return duplicate_key(self.author_id, self.body)
+
+    @property
     def visible(self) -> bool:
         """A deleted comment stays (as a tombstone) only while it holds replies."""
         return not self.deleted or self.children > 0
@@ -88,6 +93,8 @@ _by_position = attrgetter("position")
 THREAD_FIELDS = [f.name for f in fields(ThreadRow)]
 COMMENT_FIELDS = [f.name for f in fields(CommentRow)]
 RANK_FIELDS = ["rank_voted", "rank_best", "rank_hot"]
+# Columns of threadlog_comment computed from a row's fields when it is written (never read back into a CommentRow)
+DERIVED_FIELDS = [*RANK_FIELDS, "dup_key"]
 
 
 class State(Protocol):
@@ -175,7 +182,7 @@ def _statements() -> dict[str, str]:
     def cols(names):
         return ", ".join(q(n) for n in names)
 
-    comment_names = COMMENT_FIELDS + RANK_FIELDS
+    comment_names = COMMENT_FIELDS + DERIVED_FIELDS
     return {
         "thread": f"SELECT {cols(THREAD_FIELDS)} FROM threadlog_thread WHERE {q('key')} = %s",
         "comment": f"SELECT {cols(COMMENT_FIELDS)} FROM threadlog_comment WHERE id = %s",
@@ -312,7 +319,7 @@ class DatabaseState:
             self._existing_threads.add(key)
         if new_threads:
             insert_rows(ThreadView, THREAD_FIELDS, new_threads, db)
-        names = COMMENT_FIELDS + RANK_FIELDS
+        names = COMMENT_FIELDS + DERIVED_FIELDS
         new_comments = []
         for cid in self._dirty_comments:
             if cid in self._existing_comments:
@@ -353,7 +360,7 @@ def bulk_write(state: MemoryState, using: str = "default", comments: Iterable[Co
                 table=tables.get(ThreadView))
     insert_rows(VoteView, ["comment_id", "voter", "value"],
                 ((c, v, val) for (c, v), val in state.votes.items()), using, table=tables.get(VoteView))
-    names = COMMENT_FIELDS + RANK_FIELDS
+    names = COMMENT_FIELDS + DERIVED_FIELDS
     rows = state.comments.values() if comments is None else comments
     insert_rows(CommentView, names, map(attrgetter(*names), rows), using, table=tables.get(CommentView))
 

@@ -95,7 +95,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     CommentHeld (callers look one event ahead): a CommentPosted it holds is never public (projections.moderation).
     """
     data = ev.data
-    if ev.type == "PersonErased":
+    kind = ev.type  # read once: compared down the chain below for every event of a rebuild
+    if kind == "PersonErased":
         for row in state.comments_by_author(data["person"]):
             row.author_name = ERASED
             if data.get("bodies") == "hidden" and not row.deleted:
@@ -105,30 +106,30 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
     thread = state.thread(ev.stream)
     comment: CommentRow | None = None
     parent: CommentRow | None = None
-    cid = data.get("comment_id") if ev.type != "CommentPosted" else None
-    was_public = moderation.is_public(state.comment(cid)) if cid else False
-    if ev.type == "ThreadOpened":
+    cid = data.get("comment_id") if kind != "CommentPosted" else None
+    before = state.comment(cid) if cid else None
+    was_public = moderation.is_public(before)
+    if kind == "ThreadOpened":
         thread = ThreadRow(key=ev.stream, title=data.get("title", ""), opened_at=ev.occurred_at)
     elif thread is None:
         return None  # an event of a stream that is not a thread: not ours
-    elif ev.type == "CommentPosted":
+    elif kind == "CommentPosted":
         parent_id = data.get("parent_id")
         parent = state.comment(parent_id) if parent_id else None
-        comment = CommentRow(
-            id=data["comment_id"], thread_key=ev.stream, parent_id=parent_id,
-            root_id=parent.root_id if parent else data["comment_id"], depth=parent.depth + 1 if parent else 0,
-            position=ev.position, author_id=data["author_id"],
-            author_name=author_name(state, data) if names or frames or not data.get("sealed_author") else None,
-            body=data["body"], body_html=render_html(data["body"], data.get("format", "plain")) if render else None,
-            created_at=ev.occurred_at, format=data.get("format", "plain"),
+        comment_id, author_id, body, fmt = data["comment_id"], data["author_id"], data["body"], data.get("format", "plain")
+        comment = CommentRow(  # positional, in CommentRow's order (a rebuild makes one per comment)
+            comment_id, ev.stream, parent_id, parent.root_id if parent else comment_id,
+            parent.depth + 1 if parent else 0, ev.position,
+            author_name(state, data) if names or frames or not data.get("sealed_author") else None,
+            author_id, body, render_html(body, fmt) if render else None, ev.occurred_at, format=fmt,
         )
         if parent is not None or "anchor" in data:
             anchors.on_posted(comment, data.get("anchor"), parent)
         if held:
             moderation.hold_new(state, comment)
         if comment.author_name is None:  # deferred (a rebuild opens it later); kept for a frame that needs it first
-            state.defer_name(comment.id, data["author_id"], data["sealed_author"])
-        if state.keyring().bodies_hidden(comment.author_id):  # erased, with their bodies: the name reads ERASED too
+            state.defer_name(comment_id, author_id, data["sealed_author"])
+        if state.keyring().bodies_hidden(author_id):  # erased, with their bodies: the name reads ERASED too
             comment.body, comment.body_html = "", ERASED_BODY_HTML
         if parent is not None and comment.shown:
             parent.children += 1
@@ -136,15 +137,15 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             state.put_comment(parent)
         thread.comment_count += comment.shown
         state.put_comment(comment)
-    elif ev.type == "CommentEdited":
-        comment = state.comment(data["comment_id"])
+    elif kind == "CommentEdited":
+        comment = before
         if comment is not None and not comment.deleted and comment.body_html != ERASED_BODY_HTML:
             comment.body, comment.format = data["body"], data.get("format", "plain")
             comment.body_html = render_html(comment.body, comment.format) if render else None
             comment.edited_at = ev.recorded_at
             state.put_comment(comment)
-    elif ev.type == "CommentDeleted":
-        comment = state.comment(data["comment_id"])
+    elif kind == "CommentDeleted":
+        comment = before
         if comment is not None and not comment.deleted:
             comment.deleted = True
             comment.body = ""
@@ -156,7 +157,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
                     state.put_comment(parent)
             thread.comment_count -= was_public
             state.put_comment(comment)
-    elif ev.type == "VotesImported":  # a source's vote totals: added to the readers' own votes (events.imported)
+    elif kind == "VotesImported":  # a source's vote totals: added to the readers' own votes (events.imported)
         for comment_id, up, down in data["votes"]:
             voted = state.comment(comment_id)
             if voted is not None:
@@ -164,8 +165,8 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
                 voted.down += int(down)
                 voted.score = voted.up - voted.down
                 state.put_comment(voted)
-    elif ev.type == "VoteCast":
-        comment = state.comment(data["comment_id"])
+    elif kind == "VoteCast":
+        comment = before
         if comment is not None:
             old, new = state.vote(comment.id, data["voter"]), int(data["value"])
             comment.up += (new == 1) - (old == 1)
@@ -173,7 +174,7 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             comment.score = comment.up - comment.down
             state.put_vote(comment.id, data["voter"], new)
             state.put_comment(comment)
-    elif ev.type in moderation.MODERATION_TYPES:
+    elif kind in moderation.MODERATION_TYPES:
         comment, parent = moderation.apply(state, thread, ev)
     thread.stream_version = ev.stream_version
     thread.last_position = ev.position

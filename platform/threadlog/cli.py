@@ -118,7 +118,7 @@ def cmd_projections_run(args) -> int:
 
 def cmd_projections_rebuild(args) -> int:
     from events.store import get_store
-    from projections.online import rebuild_online
+    from projections.online import drop_old_tables, rebuild_online
     from projections.rebuild import rebuild
 
     store = get_store()
@@ -129,13 +129,17 @@ def cmd_projections_rebuild(args) -> int:
         if args.offline:  # the append lock held throughout (SQLite: the indexes get their own names back)
             head = rebuild(store, progress=advance, stats=stats)
         else:  # writes continue; a short lock for the switch (projections.online)
-            head = rebuild_online(store, progress=advance, stats=stats)
+            head = rebuild_online(store, progress=advance, stats=stats, drop_old=False)
     seconds = time.perf_counter() - started
     print(f"rebuilt read models from {head} events in {seconds:.2f} s")
     if "catch_up_events" in stats:
         print(f"writes continued: {stats['catch_up_events']} events caught up in {stats['catch_up_rounds']} round(s),"
               f" {stats['applied_under_lock']} under the append lock, held {stats['lock_held_seconds']:.3f} s")
-    print(f"frames changed in {stats['threads_reset']} thread(s): their connected readers are sent reset")
+    print(f"frames changed in {stats['threads_reset']} thread(s): their connected readers are sent reset", flush=True)
+    if not args.offline:  # SQLite: the switched-out tables, now that the new ones serve (projections.online)
+        dropping = time.perf_counter()
+        if drop_old_tables(store.using):
+            print(f"old tables dropped in {time.perf_counter() - dropping:.2f} s")
     return 0
 
 

@@ -439,3 +439,34 @@ def test_ban_retried_with_the_same_idempotency_key_answers_the_same_ban(guest, s
     before = head()
     again = staff.post("/api/bans", payload, HTTP_IDEMPOTENCY_KEY="ban-1")
     assert again.status_code == 201 and again.json()["ban"] == first.json()["ban"] and head() == before
+
+
+@pytest.mark.parametrize("rebuild", ["online", "offline"])
+def test_duplicate_rule_follows_edits_and_rebuilds(guest, key, conf, rebuild):
+    """The rule's key (dup_key, a hash of the author and the body) follows the body: an edit, a deletion and a
+    rebuild leave every row's key equal to projections.duplicates.duplicate_key of its author and body."""
+    from django.db import connection
+
+    from events.store import EventStore
+    from projections.duplicates import duplicate_key
+    from projections.online import rebuild_online
+    from projections.rebuild import rebuild as rebuild_offline
+
+    conf(DUPLICATE_SECONDS=600)
+    first = guest.comment(key, "before the edit")
+    assert guest.patch(f"/api/comments/{first['id']}", {"body": "after the edit"}).status_code == 200
+    assert_error(guest.post(f"/api/threads/{key}/comments", {"body": "after the edit", "author_name": "Ann"}), 409,
+                 "duplicate_comment")
+    guest.comment(key, "before the edit")  # no longer a comment of theirs
+
+    def keys_hold():
+        with connection.cursor() as cur:
+            cur.execute("SELECT author_id, body, dup_key FROM threadlog_comment")
+            rows = cur.fetchall()
+        assert rows and all(k == duplicate_key(a, b) for a, b, k in rows)
+
+    keys_hold()
+    (rebuild_online if rebuild == "online" else rebuild_offline)(EventStore())
+    keys_hold()
+    assert_error(guest.post(f"/api/threads/{key}/comments", {"body": "after the edit", "author_name": "Ann"}), 409,
+                 "duplicate_comment")

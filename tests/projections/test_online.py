@@ -124,8 +124,9 @@ def test_index_names_alternate_on_sqlite_and_an_offline_rebuild_restores_them(li
 
 
 def test_the_old_indexes_go_without_secure_delete_and_the_setting_is_restored(live_db, key, monkeypatch):
-    """SQLite: the old tables' indexes are dropped with secure_delete off (their keys are all in the raw log), the
-    tables (author names) as the connection is set up; the connection's setting is as it was afterwards."""
+    """SQLite: the old tables' indexes, and the tables without names, are dropped with secure_delete off (their keys
+    are all in the raw log), the tables with author names (comments, frames, snapshots, history) as the connection is
+    set up; the connection's setting is as it was afterwards."""
     from django.db import connection
 
     from events.store import EventStore
@@ -139,8 +140,12 @@ def test_the_old_indexes_go_without_secure_delete_and_the_setting_is_restored(li
     real_exec = online._exec
 
     def spying(using, sql, params=()):
-        if sql.startswith("DROP INDEX") or (sql.startswith("DROP TABLE") and "__old" in sql):
-            dropped.append((sql.split()[1], secure_delete()))
+        if sql.startswith("DROP INDEX"):
+            dropped.append(("INDEX", secure_delete()))
+        elif sql.startswith("DROP TABLE") and "__old" in sql:
+            named = any(f'"{table}__old"' in sql for table in ("threadlog_comment", "threadlog_frame",
+                                                               "threadlog_snapshot", "threadlog_history_version"))
+            dropped.append(("NAMED" if named else "TABLE", secure_delete()))
         return real_exec(using, sql, params)
 
     monkeypatch.setattr(online, "_exec", spying)
@@ -152,9 +157,10 @@ def test_the_old_indexes_go_without_secure_delete_and_the_setting_is_restored(li
             cur.execute(f"PRAGMA secure_delete = {setting}")
         dropped.clear()
         online.rebuild_online(store)
-        assert {kind for kind, _ in dropped} == {"INDEX", "TABLE"}
-        assert all(value == 0 for kind, value in dropped if kind == "INDEX")
-        assert all(value == setting for kind, value in dropped if kind == "TABLE")
+        assert {kind for kind, _ in dropped} == {"INDEX", "TABLE", "NAMED"}
+        assert all(value == 0 for kind, value in dropped if kind in ("INDEX", "TABLE"))
+        assert sum(kind == "NAMED" for kind, _ in dropped) == 4
+        assert all(value == setting for kind, value in dropped if kind == "NAMED")
         assert secure_delete() == setting
     assert verify(store) is None
 
@@ -176,3 +182,39 @@ def test_the_rebuilt_tables_have_planner_statistics_on_postgresql(live_db, key):
         cur.execute("SELECT count(*) FROM pg_stats WHERE schemaname = current_schema()"
                     " AND tablename = 'threadlog_comment' AND attname = 'thread_key'")
         assert cur.fetchone()[0] == 1
+
+
+def test_old_tables_left_for_the_command_are_dropped_by_an_erasure_first(live_db, key):
+    """SQLite, `drop_old=False` (as `threadlog projections rebuild` runs it: it reports, then drops them): until the old
+    tables are dropped they hold the author names as they were; an erasure that comes first drops them in its own
+    transaction, zeroing their pages, so no copy of the name is left in the file (checked in the file's bytes)."""
+    from django.db import connection
+
+    from events.store import EventStore
+    from events.types import PersonErased
+
+    store = EventStore()
+    using = store.using
+    name = f"Unmistakable {uuid.uuid4().hex}"
+    person = f"guest:erase-{key}"
+    store.append(key, [ThreadOpened(key=key, title=key),
+                       CommentPosted(comment_id=str(uuid.uuid4()), body="hello", author_id=person,
+                                     sealed_author=seal(person, {"name": name}, using=using))], expected_version=ANY)
+    project_pending(store)
+    online.rebuild_online(store, drop_old=False)
+    assert set(online.old_tables(using)) >= {"threadlog_comment__old", "threadlog_frame__old"}
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM threadlog_comment__old WHERE author_name = %s", [name])
+        assert cur.fetchone()[0] == 1
+    from events.people import erase_key
+
+    erase_key(person, using=using)
+    store.append("system:people", [PersonErased(person=person)], expected_version=ANY)
+    project_pending(store)
+    assert online.old_tables(using) == []
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(connection.settings_dict["NAME"], "rb") as f:
+        assert name.encode() not in f.read()
+    assert verify(store) is None
+    assert online.drop_old_tables(using) == 0.0  # nothing left for the command
