@@ -11,7 +11,8 @@ already spoiled by an error: no caller carries on after one (a failed decision r
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Sequence
+from operator import methodcaller
+from typing import Any, Callable, Sequence
 
 from django.db import connections
 
@@ -41,28 +42,30 @@ def qmark(sql: str) -> str:
     return form
 
 
-def fetch_one(using: str, sql: str, params: Sequence[Any] = ()) -> tuple | None:
-    """The first row of `sql` (placeholders %s), or None."""
+def _rows(using: str, sql: str, params: Sequence[Any], take: Callable[[Any], Any]) -> Any:
+    """`take(cursor)` after running `sql` (placeholders %s): Django's cursor on PostgreSQL, sqlite3's own on SQLite,
+    errors as django.db errors either way."""
     conn = connections[using]
     if conn.vendor != "sqlite":
         with conn.cursor() as cur:
             cur.execute(sql, params)
-            return cur.fetchone()
+            return take(cur)
     conn.ensure_connection()
     with conn.wrap_database_errors:
-        return conn.connection.execute(qmark(sql), params).fetchone()
+        return take(conn.connection.execute(qmark(sql), params))
+
+
+_FIRST, _ALL = methodcaller("fetchone"), methodcaller("fetchall")
+
+
+def fetch_one(using: str, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+    """The first row of `sql` (placeholders %s), or None."""
+    return _rows(using, sql, params, _FIRST)
 
 
 def fetch_all(using: str, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     """Every row of `sql` (placeholders %s)."""
-    conn = connections[using]
-    if conn.vendor != "sqlite":
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    conn.ensure_connection()
-    with conn.wrap_database_errors:
-        return conn.connection.execute(qmark(sql), params).fetchall()
+    return _rows(using, sql, params, _ALL)
 
 
 def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
