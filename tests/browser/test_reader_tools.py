@@ -109,7 +109,7 @@ def test_permalink_opens_a_collapsed_reply_on_page_three(site, reader, artifacts
         page = r.page
         box = r.comment(target["id"]).locator(":scope > .tl-box")
         box.wait_for()
-        page.wait_for_function("document.querySelector('.tl-target') !== null")
+        page.wait_for_function("() => document.querySelector('.tl-target') !== null")
         assert "tl-target" in box.get_attribute("class")
         assert box.is_visible() and r.box_with("Reply at depth 4.").is_visible()
         assert page.locator(".tl-list > .tl-c").first.locator(".tl-body").first.inner_text() == "Top comment number 44."
@@ -124,7 +124,7 @@ def test_permalink_opens_a_collapsed_reply_on_page_three(site, reader, artifacts
         page.locator(".tl-list > .tl-c .tl-body", has_text="Top comment number 0.").wait_for()
         first = r.comment(tops[0]["id"]).locator(":scope > .tl-box .tl-permalink")
         first.click()
-        page.wait_for_function(f"document.querySelector('[data-id=\"{tops[0]['id']}\"] > .tl-box.tl-target')")
+        page.wait_for_function(f"() => document.querySelector('[data-id=\"{tops[0]['id']}\"] > .tl-box.tl-target')")
         # an unknown comment leaves the page as it is
         page.evaluate("location.hash = '#comment-00000000-0000-4000-8000-000000000000'")
         page.wait_for_timeout(300)
@@ -174,7 +174,7 @@ def test_count_js_fills_an_index_page_with_one_request(site, reader, index_site,
     requests: list[str] = []
     r.page.on("request", lambda req: requests.append(req.url) if "/api/" in req.url else None)
     r.page.goto(origin + "/")
-    r.page.wait_for_function("document.querySelectorAll('[data-threadlog-counted]').length === 4")
+    r.page.wait_for_function("() => document.querySelectorAll('[data-threadlog-counted]').length === 4")
     counts = r.page.locator(".count").all_inner_texts()
     assert counts == ["3 comments", "1 comment", "0 comments", "2 comments"]
     assert len(requests) == 1 and "/api/counts?keys=" in requests[0]
