@@ -271,8 +271,10 @@ def _recent(text: str) -> str:
 def prepare(text: str) -> None:
     if _renders_as_plain(text):
         return  # rendered directly (render_body) when projected: nothing to keep
-    if _elsewhere is not None and not (SIMPLE and _simple(text) is not None):  # the short cut beats the hop
-        html = _elsewhere(text)
+    if _elsewhere is not None:
+        html = _simple(text) if SIMPLE else None  # the short cut beats the hop
+        if html is None:
+            html = _elsewhere(text)
         if html is not None:
             _ahead[text] = html  # taken by the call below, if the text is not among the recent renders already
     _recent(text)
