@@ -49,13 +49,10 @@ def main() -> None:
 
 def _run(args: argparse.Namespace, tmp: Path) -> None:
     os.environ.update({"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "THREADLOG_VAR": str(tmp),
-                       "RATE_LIMITS": "off", "DJANGO_SETTINGS_MODULE": "threadlog.settings"})
-    import django
+                       "RATE_LIMITS": "off"})
+    from make_thread import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django()
     post = _api_poster(args.format) if args.via == "api" else _handler_poster(args.format)
     key = "bench-thread"
     counter = iter(range(10**9))

@@ -14,27 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 
 def run(n: int, existing: int) -> dict:
-    for p in (str(ROOT), str(ROOT / "platform"), str(HERE)):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadlog.settings")
-    import django
+    from make_thread import setup_django
 
-    django.setup()
-    from django.core.management import call_command
+    setup_django()
     from django.test import Client
 
-    call_command("migrate", interactive=False, verbosity=0)
     client = Client()
 
     def subscribe(key: str, address: str) -> None:
