@@ -11,7 +11,7 @@ already spoiled by an error: no caller carries on after one (a failed decision r
 from __future__ import annotations
 
 import sqlite3
-from operator import methodcaller
+from operator import attrgetter, methodcaller
 from typing import Any, Callable, Sequence
 
 from django.db import connections
@@ -55,7 +55,7 @@ def _rows(using: str, sql: str, params: Sequence[Any], take: Callable[[Any], Any
         return take(conn.connection.execute(qmark(sql), params))
 
 
-_FIRST, _ALL = methodcaller("fetchone"), methodcaller("fetchall")
+_FIRST, _ALL, _COUNT = methodcaller("fetchone"), methodcaller("fetchall"), attrgetter("rowcount")
 
 
 def fetch_one(using: str, sql: str, params: Sequence[Any] = ()) -> tuple | None:
@@ -70,14 +70,7 @@ def fetch_all(using: str, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
 
 def execute(using: str, sql: str, params: Sequence[Any] = ()) -> int:
     """Run a statement (placeholders %s); returns the number of rows it changed."""
-    conn = connections[using]
-    if conn.vendor != "sqlite":
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.rowcount
-    conn.ensure_connection()
-    with conn.wrap_database_errors:
-        return conn.connection.execute(qmark(sql), params).rowcount
+    return _rows(using, sql, params, _COUNT)
 
 
 def sqlite_file(settings_dict: dict) -> str | None:

@@ -8,9 +8,9 @@ appends nothing (asking again after RESEND_SECONDS appends the request again, fo
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from django.conf import settings
 
@@ -19,6 +19,7 @@ from events.sql import fetch_all
 from events.store import ANY, EventStore
 from events.subscriptions import (END_REASONS, NOTIFY_KINDS, SUBSCRIPTIONS_STREAM, GuestLinked, SubscriptionConfirmed,
                                   SubscriptionEnded, SubscriptionRequested)
+from projections.ranking import epoch_seconds
 from threadlog.commands.errors import CommandError, not_found
 from threadlog.commands.handlers import HANDLERS, Actor, Result, _commit
 from threadlog.commands.messages import ErasePerson
@@ -54,7 +55,7 @@ class LinkGuest:
 
 
 def _append(store: EventStore, events: list, actor: Actor, idempotency_key: str | None, key: str | None = None,
-            *, subscription_id: str = "", **known) -> Result:
+            **known) -> Result:
     """Append, then apply the events to the handlers' tables in the same transaction (handle() holds it open
     until the handler returns: the rows commit with the events, or neither does). `known`: facts the handler read
     already, handed to subscriptions.requested."""
@@ -62,16 +63,11 @@ def _append(store: EventStore, events: list, actor: Actor, idempotency_key: str 
                           idempotency_key=idempotency_key, key=key)
     for ev in recorded:
         subscriptions.APPLY[ev.type](ev, using=store.using, **(known if ev.type == "SubscriptionRequested" else {}))
-    return Result(recorded, SUBSCRIPTIONS_STREAM, subscription_id, recorded[-1].position)
+    return Result(recorded, SUBSCRIPTIONS_STREAM, getattr(events[0], "subscription_id", ""), recorded[-1].position)
 
 
 def _nothing(subscription_id: str = "") -> Result:
     return Result([], SUBSCRIPTIONS_STREAM, subscription_id, 0)
-
-
-def _since(recorded_at: str) -> float:
-    then = datetime.strptime(recorded_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    return (datetime.now(timezone.utc) - then).total_seconds()
 
 
 def request_subscription(cmd: RequestSubscription, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
@@ -89,7 +85,7 @@ def request_subscription(cmd: RequestSubscription, actor: Actor, store: EventSto
         if any(t[3] == "confirmed" for t in twins):
             return _nothing(twins[0][0])
         last = max(twins, key=lambda t: t[4])
-        if last[4] and _since(last[4]) < settings.NOTIFY["RESEND_SECONDS"]:
+        if last[4] and time.time() - epoch_seconds(last[4]) < settings.NOTIFY["RESEND_SECONDS"]:
             return _nothing(last[0])
         subscription_id, new = last[0], False
     else:
@@ -98,7 +94,7 @@ def request_subscription(cmd: RequestSubscription, actor: Actor, store: EventSto
     sealed = seal(actor.id, {"email": email}, using=store.using, key=key)
     event = SubscriptionRequested(subscription_id=subscription_id, thread=cmd.thread, notify=cmd.notify,
                                   person=actor.id, sealed_email=sealed)
-    return _append(store, [event], actor, idempotency_key, key, subscription_id=subscription_id, address=address,
+    return _append(store, [event], actor, idempotency_key, key, address=address,
                    proven_at=subscriptions.first_proof((m[5], m[3], m[6]) for m in mine), new=new)
 
 
@@ -115,8 +111,7 @@ def confirm_subscription(cmd: ConfirmSubscription, actor: Actor, store: EventSto
         raise CommandError("subscription_ended", "this subscription has ended; subscribe again from the page", 410)
     if row.state == "confirmed":
         return _nothing(row.id)
-    return _append(store, [SubscriptionConfirmed(subscription_id=row.id)], actor, idempotency_key,
-                   subscription_id=row.id)
+    return _append(store, [SubscriptionConfirmed(subscription_id=row.id)], actor, idempotency_key)
 
 
 def end_subscription(cmd: EndSubscription, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:
@@ -134,7 +129,7 @@ def end_subscription(cmd: EndSubscription, actor: Actor, store: EventStore, idem
                                                        notify=row.notify).exclude(pk=row.id).exclude(state="ended")
         .order_by("position").values_list("id", flat=True))
     events = [SubscriptionEnded(subscription_id=s, why=cmd.why) for s in [row.id, *twins]]
-    return _append(store, events, actor, idempotency_key, subscription_id=row.id)
+    return _append(store, events, actor, idempotency_key)
 
 
 def link_guest(cmd: LinkGuest, actor: Actor, store: EventStore, idempotency_key: str | None) -> Result:

@@ -28,6 +28,7 @@ from events.people import KeyRing
 from events.sql import execute, fetch_one
 from events.store import EventStore, RecordedEvent
 from projections.base import ProjectionBehind, _set_checkpoint as set_checkpoint
+from projections.ranking import epoch_seconds
 from projections.thread import encode_frame
 
 from . import subscriptions
@@ -347,5 +348,4 @@ _STATUS_EVENTS = ("CommentHeld", "CommentApproved", "CommentRejected", "CommentM
 
 
 def _seconds(earlier: str, later: str) -> float:
-    parse = lambda s: datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731 (recorded_at's one format)
-    return (parse(later) - parse(earlier)).total_seconds()
+    return epoch_seconds(later) - epoch_seconds(earlier)
