@@ -217,4 +217,4 @@ def test_old_tables_left_for_the_command_are_dropped_by_an_erasure_first(live_db
     with open(connection.settings_dict["NAME"], "rb") as f:
         assert name.encode() not in f.read()
     assert verify(store) is None
-    assert online.drop_old_tables(using) == 0.0  # nothing left for the command
+    assert online.drop_old_tables(using) == 0  # nothing left for the command
