@@ -108,9 +108,10 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
             if ev.stream_version % FRAMES_WINDOW == 0:
                 pruned[ev.stream] = state.thread(ev.stream).frames_pruned_through
         done = ev.position
-    erased_threads = {row.thread_key for ev in events if ev.type == "PersonErased" and ev.position <= done
+    erasures = [ev for ev in events if ev.type == "PersonErased"]
+    erased_threads = {row.thread_key for ev in erasures if ev.position <= done
                       for row in state.memory.comments_by_author(ev.data["person"])}
-    if any(ev.type == "PersonErased" for ev in events):
+    if erasures:
         drop_old_before_erasure(using)
     piped = connections[using].vendor == "postgresql" and was is not None and done > was
     with _together(using):
@@ -139,10 +140,9 @@ def apply_events(events: Sequence[RecordedEvent], *, using: str = "default",
 def drop_old_before_erasure(using: str) -> None:
     """SQLite: an online rebuild's old tables, if its command has not dropped them yet, go in the erasure's
     transaction: they hold the names as they were, and an erasure leaves no copy of a name in the file."""
-    if connections[using].vendor == "sqlite":
-        from .online import drop_old_tables  # imports this module
+    from .online import drop_old_tables  # imports this module (SQLite only: elsewhere it finds no old tables)
 
-        drop_old_tables(using)
+    drop_old_tables(using)
 
 
 def _reproject_frames(key: str, using: str) -> None:
