@@ -26,7 +26,10 @@ HIDDEN = "hidden"
 SPAM = "spam"  # stored only: every answer reads it as REJECTED (public_status)
 # event type -> the status it leaves the comment in
 STATUS_AFTER = {"CommentHeld": PENDING, "CommentApproved": PUBLISHED, "CommentRejected": REJECTED,
-                "CommentHidden": "hidden", "CommentRestored": PUBLISHED, "CommentMarkedSpam": SPAM}
+                "CommentHidden": HIDDEN, "CommentRestored": PUBLISHED, "CommentMarkedSpam": SPAM}
+# a stored status -> how an answer gives it (public_status): to whom may see the comment in full, to anyone else
+OWN_STATUS = {SPAM: REJECTED}
+PUBLIC_STATUS = {SPAM: REJECTED, PENDING: HIDDEN}
 THREAD_EVENTS = {"ThreadClosed", "ThreadReopened", "ThreadModerationChanged"}
 # frames that never reach the public (who reported what stays with staff)
 PRIVATE_EVENTS = {"CommentReported"}
@@ -40,11 +43,8 @@ def public_status(status: str, *, private: bool = True) -> str:
     may see the comment in full (its author, staff). For anyone else a pending comment — listed only as the
     placeholder of a comment held again that keeps its replies — reads `hidden`: taken from the public and able to
     come back (approve, like restore), with no verdict. Whether it waits for a moderator, and why, is not theirs to
-    know (the contract: a pending comment is seen by its author and staff only). projections.thread.comment_json
-    inlines this, per comment."""
-    if status == SPAM:
-        return REJECTED
-    return HIDDEN if status == PENDING and not private else status
+    know (the contract: a pending comment is seen by its author and staff only)."""
+    return (OWN_STATUS if private else PUBLIC_STATUS).get(status, status)
 
 
 def is_public(row: CommentRow | None) -> bool:

@@ -40,8 +40,8 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
                  private: bool = False, staff: bool = False) -> dict[str, Any]:
     """A comment as the public API shows it. A comment that is not published reads, for the public, as removed
     (like a deleted one, with its status: `hidden` or `rejected`, never `pending`); `private` (its author, staff)
-    shows it in full with its status. A spam-marked comment reads as `rejected`; `staff` also get `spam: true` on it.
-    The statuses as moderation.public_status maps them, inlined: this runs per comment of every page."""
+    shows it in full with its status. A spam-marked comment reads as `rejected`; `staff` also get `spam: true` on it
+    (moderation.public_status)."""
     status = row.status
     gone = row.deleted or (status != moderation.PUBLISHED and not private)
     spam = status == moderation.SPAM
@@ -53,8 +53,7 @@ def comment_json(row: CommentRow, replies: list[dict[str, Any]] | None = None, *
         "created_at": row.created_at,
         "edited_at": row.edited_at,
         "deleted": gone,
-        "status": (moderation.REJECTED if spam else moderation.HIDDEN if status == moderation.PENDING and not private
-                   else status),
+        "status": moderation.public_status(status, private=private),
         "pinned": row.pinned > 0,
         "up": row.up,
         "down": row.down,
@@ -187,9 +186,10 @@ def apply(state: State, ev: RecordedEvent, *, frames: bool = True, render: bool 
             comment is not None and not was_public and not moderation.is_public(comment)):
         return moderation.withheld_frame(ev, thread)  # about a comment the public cannot see
     # Public fields only, and nothing an erasure hid (v1 plain-text names, hidden bodies) in the feed either.
-    event_data = public_data(ev.type, forget_erased(dict(data), state.keyring()))
-    if ev.type == "CommentHeld":  # a published comment held again: that it left, not why (reports, an edit's
+    if kind == "CommentHeld":  # a published comment held again: that it left, not why (reports, an edit's
         event_data = {"comment_id": data["comment_id"]}  # links or words: staff's, as in GET /api/events)
+    else:
+        event_data = public_data(kind, forget_erased(dict(data), state.keyring()))
     frame: dict[str, Any] = {
         "type": "event",
         "position": ev.position,
