@@ -27,7 +27,7 @@ class PostContext:
 
 
 @lru_cache(maxsize=8)
-def _sql(vendor: str, duplicate_sql: str | None) -> str:
+def _sql(duplicate_sql: str | None) -> str:
     quote = connections["default"].ops.quote_name  # both back-ends quote with double quotes
     thread = ", ".join(f"t.{quote(name)}" for name in THREAD_FIELDS)
     duplicate = f"({duplicate_sql})" if duplicate_sql else "NULL"
@@ -37,8 +37,8 @@ def _sql(vendor: str, duplicate_sql: str | None) -> str:
 
 
 def read(thread_key: str, author_id: str, ip_hash: str, body: str, *, using: str = "default") -> PostContext:
-    duplicate = rules.duplicate_query(author_id, body, using=using)
-    sql = _sql(connections[using].vendor, duplicate[0] if duplicate else None)
+    duplicate = rules.duplicate_query(author_id, body)
+    sql = _sql(duplicate[0] if duplicate else None)
     params = [*rules.ban_params(author_id, ip_hash), *(duplicate[1] if duplicate else ()), author_id, thread_key]
     row = fetch_one(using, sql, params)
     banned_until, found_duplicate, key, thread = row[0], row[1], row[2], row[3:]

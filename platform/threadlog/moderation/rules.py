@@ -80,7 +80,7 @@ DUPLICATE_SQL = ("SELECT 1 FROM threadlog_comment WHERE author_id = %s AND dup_k
                  " AND created_at > %s AND deleted = %s LIMIT 1")
 
 
-def duplicate_query(author_id: str, body: str, *, using: str = "default") -> tuple[str, list] | None:
+def duplicate_query(author_id: str, body: str) -> tuple[str, list] | None:
     """The duplicate rule's query and its parameters; None when the rule is off (DUPLICATE_SECONDS=0)."""
     window = settings.THREADLOG["DUPLICATE_SECONDS"]
     if window <= 0:
@@ -95,7 +95,7 @@ def duplicate_comment() -> CommandError:
 
 def refuse_duplicate(author_id: str, body: str, *, using: str = "default") -> None:
     """The same body from the same writer within DUPLICATE_SECONDS: 409 duplicate_comment."""
-    query = duplicate_query(author_id, body, using=using)
+    query = duplicate_query(author_id, body)
     if query is not None and fetch_one(using, *query):
         raise duplicate_comment()
 
