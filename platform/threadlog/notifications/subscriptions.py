@@ -80,6 +80,10 @@ def requested(ev: Applied, *, using: str, keys: KeyRing | None = None, address: 
                              confirmed_at, ev.recorded_at])  # plain SQL: on every subscribe (events.sql)
 
 
+def _after(field: str, at: int) -> Q:
+    """`field` (a position) not reached at `at`: never, or later — requested_as_of's rule, in SQL."""
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": at})
+
 
 def confirmed(ev: Applied, *, using: str, **_: Any) -> None:
     """SubscriptionConfirmed: the address is proven, so every subscription of it that was waiting then is confirmed
@@ -90,8 +94,7 @@ def confirmed(ev: Applied, *, using: str, **_: Any) -> None:
     if found is None or not requested_as_of(at, found[1], found[2]):
         return
     waiting = (rows.filter(address=found[0]) if found[0] else rows.filter(pk=sid)).filter(
-        Q(confirmed_position__isnull=True) | Q(confirmed_position__gt=at),
-        Q(ended_position__isnull=True) | Q(ended_position__gt=at), position__lt=at)
+        _after("confirmed_position", at), _after("ended_position", at), position__lt=at)
     waiting.update(confirmed_position=at,
                    state=Case(When(ended_position__isnull=True, then=Value("confirmed")), default=F("state")))
 
@@ -100,7 +103,7 @@ def ended(ev: Applied, *, using: str, **_: Any) -> None:
     """SubscriptionEnded (unsubscribed, bounced, erased); ending an ended one changes nothing."""
     at = ev.position
     Subscription.objects.using(using).filter(
-        Q(ended_position__isnull=True) | Q(ended_position__gt=at), pk=ev.data["subscription_id"]).update(
+        _after("ended_position", at), pk=ev.data["subscription_id"]).update(
         state="ended", ended_why=ev.data.get("why", ""), ended_position=at)
 
 
@@ -108,7 +111,7 @@ def person_erased(ev: Applied, *, using: str, **_: Any) -> None:
     """PersonErased: their subscriptions until then end (why: erased) and forget the address."""
     at = ev.position
     theirs = Subscription.objects.using(using).filter(person=ev.data["person"], position__lt=at)
-    theirs.filter(Q(ended_position__isnull=True) | Q(ended_position__gt=at)).update(
+    theirs.filter(_after("ended_position", at)).update(
         state="ended", ended_why="erased", ended_position=at)
     theirs.exclude(sealed_email="", address=None).update(sealed_email="", address=None)
 
@@ -131,12 +134,15 @@ APPLY = {
 }
 
 
-def apply(events: list[Applied], *, using: str, keys: KeyRing | None = None) -> None:
-    """Apply each event these tables follow (others are skipped)."""
+def apply(events: Iterable[Applied], *, using: str, keys: KeyRing | None = None) -> int:
+    """Apply each event these tables follow (others are skipped); how many it applied."""
+    count = 0
     for ev in events:
         function = APPLY.get(ev.type)
         if function is not None:
             function(ev, using=using, keys=keys)
+            count += 1
+    return count
 
 
 def rebuild(store: EventStore) -> int:
@@ -144,12 +150,9 @@ def rebuild(store: EventStore) -> int:
     half rebuilt. Reads only the streams these events live on. Returns the events applied."""
     from threadlog.commands.handlers import PEOPLE_STREAM
 
-    using, keys, count = store.using, KeyRing(store.using), 0
+    using = store.using
     with store.write_transaction():
         Subscription.objects.using(using).all().delete()
         IdentityLink.objects.using(using).all().delete()
-        for ev in store.iter_for_projection(streams=[SUBSCRIPTIONS_STREAM, PEOPLE_STREAM]):
-            if ev.type in APPLY:
-                APPLY[ev.type](ev, using=using, keys=keys)
-                count += 1
-    return count
+        return apply(store.iter_for_projection(streams=[SUBSCRIPTIONS_STREAM, PEOPLE_STREAM]), using=using,
+                     keys=KeyRing(using))
