@@ -24,7 +24,6 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 ES_VENV = HERE / ".venv-eventsourcing"
 ES_PYTHON = ES_VENV / "bin" / "python"
 PG = dict(host="127.0.0.1", port=5432, user="postgres")
@@ -52,21 +51,15 @@ def pg_admin(sql: str) -> None:
 
 
 def ours(workload: str, n: int, tag: str) -> dict:
-    for p in (str(ROOT), str(ROOT / "platform"), str(HERE)):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadlog.settings")
-    import django
+    from make_thread import setup_django
 
-    django.setup()
-    from django.core.management import call_command
+    setup_django()
     from django.db import connections
 
     import _workload
     from events.store import NO_STREAM, EventStore
     from events.anchors import CommentPosted  # the version the application writes today (v4)
 
-    call_command("migrate", interactive=False, verbosity=0)
 
     def make_appender():
         store = EventStore()
