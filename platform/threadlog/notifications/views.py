@@ -46,17 +46,20 @@ def _email_required(schema: dict) -> None:
     schema["required"] = ["email"]
 
 
+def _email_doc(schema: dict) -> None:
+    schema.clear()
+    schema.update(_EMAIL_DOC, title="Email")
+
+
 class SubscribeIn(_Strict):
     model_config = ConfigDict(json_schema_extra=_email_required)
-    email: Optional[StrictStr] = Field(default=None, max_length=254, json_schema_extra=lambda s: (
-        s.clear(), s.update(_EMAIL_DOC, title="Email")))
+    email: Optional[StrictStr] = Field(default=None, max_length=254, json_schema_extra=_email_doc)
     notify: Literal["comments", "replies"] = "comments"
 
 
 class EmailIn(_Strict):
     # no min_length: a short string is no address, and _email() says so with its own code (invalid_email)
-    email: StrictStr = Field(max_length=254, json_schema_extra=lambda s: (
-        s.clear(), s.update(_EMAIL_DOC, title="Email")))
+    email: StrictStr = Field(max_length=254, json_schema_extra=_email_doc)
 
 
 def _email(value: str | None) -> str:
